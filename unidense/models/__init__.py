@@ -1,0 +1,10 @@
+"""Models: backbones, fusions, necks, heads, losses, estimators, preprocessors.
+
+Importing this package registers every model component (the MODELS registry
+lists it in ``locations``).
+"""
+from . import (backbones, data_preprocessors, estimators, fusions, heads,
+               losses, necks)
+
+__all__ = ['backbones', 'data_preprocessors', 'estimators', 'fusions',
+           'heads', 'losses', 'necks']
