@@ -1,1 +1,2 @@
 
+from .pixart_dit import PixArtDiT, PixArtState  # noqa: F401
