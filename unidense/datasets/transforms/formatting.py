@@ -1,0 +1,66 @@
+"""PackDenseInputs: results dict -> dict(inputs, data_samples)."""
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from unidense.registry import TRANSFORMS
+from unidense.structures import DenseDataSample
+from .base_transform import BaseTransform
+
+_MAPS = ('gt_depth', 'gt_depth_valid', 'gt_depth_norm', 'gt_normal',
+         'gt_normal_valid', 'gt_sem_seg', 'gt_parsing', 'gt_saliency')
+
+
+@TRANSFORMS.register_module()
+class PackDenseInputs(BaseTransform):
+    """Pack into ``dict(inputs=uint8 (3, H, W) RGB, data_samples=...)``.
+
+    Maps become (C, H, W) tensors on a :class:`DenseDataSample`: depth and
+    saliency float32, masks bool, labels int64, normals float32 (3, H, W).
+    ``caption`` is copied; ``meta_keys`` present in the results become
+    metainfo (missing ones are skipped).
+    """
+
+    DEFAULT_META_KEYS = ('img_path', 'depth_path', 'sample_idx', 'ori_shape',
+                         'img_shape', 'pad_shape', 'padding', 'scale_factor',
+                         'flip', 'flip_direction', 'depth_range',
+                         'depth_scale', 'protocol', 'dataset_name',
+                         'intrinsics', 'kb_crop', 'valid_sample',
+                         'depth_norm_range', 'reduce_zero_label')
+
+    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS):
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        if 'img' not in results:
+            raise KeyError('PackDenseInputs: results has no img')
+        img = results['img']
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f'PackDenseInputs: img must be (H, W, 3), got '
+                             f'{img.shape} ({results.get("img_path")})')
+        inputs = torch.from_numpy(
+            np.ascontiguousarray(img.transpose(2, 0, 1)))
+        sample = DenseDataSample()
+        for key in _MAPS:
+            if key not in results:
+                continue
+            arr = np.asarray(results[key])
+            if key == 'gt_normal':
+                arr = arr.transpose(2, 0, 1)
+            elif key in ('gt_sem_seg', 'gt_parsing'):
+                arr = arr.astype(np.int64)
+            elif arr.dtype != bool:
+                arr = arr.astype(np.float32)
+            setattr(sample, key, torch.from_numpy(np.ascontiguousarray(arr)))
+        if results.get('caption') is not None:
+            sample.caption = results['caption']
+        meta = {}
+        for key in self.meta_keys:
+            if key in results:
+                value = results[key]
+                meta[key] = tuple(value) if isinstance(
+                    value, (list, np.ndarray)) and key.endswith(
+                        ('shape', 'padding', 'range', 'factor')) else value
+        sample.set_metainfo(meta)
+        return dict(inputs=inputs, data_samples=sample)
