@@ -1,1 +1,1 @@
-
+from .grouped_converters import GroupedConverters  # noqa: F401
