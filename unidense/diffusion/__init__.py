@@ -1,1 +1,32 @@
+"""Curated wrappers around diffusers / transformers parts.
 
+Importing registers: the model factories (MODELS), tokenizers (TASK_UTILS),
+noise schedulers (DIFFUSION_SCHEDULERS), ``TextEncoder`` and ``LatentCodec``
+(MODELS). See docs/advanced_guides/interfaces.md section 3.
+"""
+from .byte_tokenizer import ByteTokenizer
+from .latent_codec import LatentCodec
+from .model_factories import (AutoencoderKL, CLIPTextModel,
+                              CLIPTextModelWithProjection,
+                              FluxTransformer2DModel,
+                              PixArtTransformer2DModel, T5EncoderModel,
+                              UNet2DConditionModel, build_pretrained_module)
+from .pretrained import (PretrainedNotFoundError, hub_offline, is_meta_build,
+                         meta_device_build, resolve_dtype)
+from .schedulers import (DDIMScheduler, DDPMScheduler,
+                         DPMSolverMultistepScheduler,
+                         FlowMatchEulerDiscreteScheduler, build_scheduler)
+from .text_encoder import TextEncoder
+from .tokenizers import CLIPTokenizer, T5Tokenizer
+
+__all__ = [
+    'AutoencoderKL', 'ByteTokenizer', 'CLIPTextModel',
+    'CLIPTextModelWithProjection', 'CLIPTokenizer', 'DDIMScheduler',
+    'DDPMScheduler', 'DPMSolverMultistepScheduler',
+    'FlowMatchEulerDiscreteScheduler', 'FluxTransformer2DModel',
+    'LatentCodec', 'PixArtTransformer2DModel', 'PretrainedNotFoundError',
+    'T5EncoderModel', 'T5Tokenizer', 'TextEncoder', 'UNet2DConditionModel',
+    'build_pretrained_module', 'build_scheduler', 'hub_offline',
+    'is_meta_build', 'meta_device_build', 'resolve_dtype'
+]
+from .multi_res_noise import multi_res_noise_like  # noqa: F401,E402

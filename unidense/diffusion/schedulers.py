@@ -1,0 +1,70 @@
+"""Registered factories for the diffusers noise schedulers unidense uses.
+
+They return the real diffusers scheduler (no proxy), so ``set_timesteps``,
+``step``, ``add_noise`` and ``.config`` are diffusers' own::
+
+    dict(type='DDIMScheduler', from_pretrained=<id or folder>,
+         subfolder='scheduler')                      # published settings
+    dict(type='DDIMScheduler', config=dict(...) | 'path/scheduler_config.json'
+         | folder, **overrides)                      # config + overrides
+    dict(type='DDIMScheduler', beta_schedule='scaled_linear', ...)  # kwargs
+
+Inside :func:`~unidense.diffusion.meta_device_build` the scheduler is built
+from ``config``/kwargs only (no network).
+"""
+import json
+import os.path as osp
+
+from unidense.registry import DIFFUSION_SCHEDULERS
+from .pretrained import call_from_pretrained, clean_config, is_meta_build
+
+
+def _load_scheduler_config(config, subfolder):
+    if isinstance(config, dict):
+        return dict(config)
+    path = str(config)
+    if osp.isdir(path):
+        folder = osp.join(path, subfolder) if subfolder else path
+        path = osp.join(folder, 'scheduler_config.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'scheduler config: no file at {path!r}')
+    with open(path) as f:
+        return json.load(f)
+
+
+def build_scheduler(cls_name, from_pretrained=None, subfolder=None,
+                    config=None, **kwargs):
+    import diffusers
+    cls = getattr(diffusers, cls_name)
+    if from_pretrained is not None and not is_meta_build():
+        scheduler = call_from_pretrained(cls.from_pretrained, from_pretrained,
+                                         subfolder)
+        if kwargs:
+            scheduler = cls.from_config(scheduler.config, **kwargs)
+        return scheduler
+    if config is not None:
+        cfg = clean_config(_load_scheduler_config(config, subfolder))
+        cfg.update(kwargs)
+        return cls.from_config(cfg)
+    # from_config (not cls(**kwargs)) tolerates keys of a sibling class, as
+    # when a DPM-Solver scheduler_config.json is loaded into DDPMScheduler.
+    return cls.from_config(kwargs)
+
+
+def _register(name):
+
+    def factory(from_pretrained=None, subfolder=None, config=None, **kwargs):
+        return build_scheduler(name, from_pretrained, subfolder, config,
+                               **kwargs)
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = f'Build ``diffusers.{name}`` (see module doc).'
+    factory.__module__ = __name__
+    DIFFUSION_SCHEDULERS.register_module(name=name, module=factory)
+    return factory
+
+
+DDPMScheduler = _register('DDPMScheduler')
+DDIMScheduler = _register('DDIMScheduler')
+DPMSolverMultistepScheduler = _register('DPMSolverMultistepScheduler')
+FlowMatchEulerDiscreteScheduler = _register('FlowMatchEulerDiscreteScheduler')
