@@ -1,4 +1,8 @@
-"""Evaluation: metrics with the published protocols."""
-from . import metrics
+"""Evaluation: metrics with the published protocols, and the pure functions
+(alignment, error measures) behind them."""
+from . import functional, metrics
+from .metrics import (DEPTH_PRESETS, DepthMetric, IoUMetric, MultiTaskMetric,
+                      NormalMetric, SaliencyMetric)
 
-__all__ = ['metrics']
+__all__ = ['functional', 'metrics', 'DEPTH_PRESETS', 'DepthMetric',
+           'IoUMetric', 'MultiTaskMetric', 'NormalMetric', 'SaliencyMetric']

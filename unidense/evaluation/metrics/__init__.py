@@ -1,1 +1,11 @@
+"""Registered metrics (METRICS)."""
+from .depth_metric import DepthMetric
+from .depth_presets import DEPTH_PRESETS, PROTOCOL_TO_PRESET, get_depth_preset
+from .iou_metric import IoUMetric
+from .multi_task_metric import MultiTaskMetric
+from .normal_metric import NormalMetric
+from .saliency_metric import SaliencyMetric
 
+__all__ = ['DepthMetric', 'DEPTH_PRESETS', 'PROTOCOL_TO_PRESET',
+           'get_depth_preset', 'IoUMetric', 'MultiTaskMetric', 'NormalMetric',
+           'SaliencyMetric']

@@ -1,0 +1,226 @@
+"""Scale (and shift) alignment of affine-invariant depth to metric ground truth.
+
+Pure functions shared by :class:`~unidense.evaluation.DepthMetric` and by the
+depth ensembling of the sampling pipelines. All fits run in float64: the
+normal equations of a least-squares fit lose digits in float32, and the
+evaluation protocol promises AbsRel < 1e-6 when a known affine map relates
+prediction and ground truth.
+
+Every function takes ``pred``, ``gt`` and ``mask`` of one shape (``(H, W)``
+or ``(1, H, W)``; numpy arrays or torch tensors) and returns
+``(aligned, scale, shift)`` where ``aligned`` has the type, device and shape of
+``pred`` (float64 for numpy input, ``pred``'s floating dtype for tensors) and
+``scale``/``shift`` are Python floats.
+"""
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+__all__ = ['align_depth_least_squares', 'align_depth_least_squares_disparity',
+           'align_depth_median_scale', 'align_depth_repeated_median',
+           'downsample_for_alignment']
+
+
+def _as_numpy64(x, name: str) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to('cpu', torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _check(pred, gt, mask, fn: str):
+    p = _as_numpy64(pred, 'pred')
+    g = _as_numpy64(gt, 'gt')
+    if p.shape != g.shape:
+        raise ValueError(f'{fn}: pred shape {p.shape} != gt shape {g.shape}')
+    if mask is None:
+        m = np.ones(p.shape, dtype=bool)
+    else:
+        m = (mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor)
+             else np.asarray(mask)).astype(bool)
+        if m.shape != p.shape:
+            raise ValueError(f'{fn}: mask shape {m.shape} != pred shape '
+                             f'{p.shape}')
+    # Non-finite values would poison every sum of the fit.
+    m = m & np.isfinite(p) & np.isfinite(g)
+    return p, g, m
+
+
+def _like_pred(aligned: np.ndarray, pred):
+    if isinstance(pred, torch.Tensor):
+        dtype = pred.dtype if pred.is_floating_point() else torch.float32
+        return torch.from_numpy(aligned).to(device=pred.device, dtype=dtype)
+    return aligned
+
+
+def downsample_for_alignment(arrays, max_resolution: Optional[int]):
+    """Nearest-neighbour downsample ``arrays`` (same (..., H, W) shape) so the
+    longer side is at most ``max_resolution``; Marigold fits ETH3D's
+    6048x4032 maps at 1024 px this way. ``None`` returns them unchanged."""
+    if max_resolution is None:
+        return arrays
+    h, w = arrays[0].shape[-2:]
+    factor = max_resolution / max(h, w)
+    if factor >= 1:
+        return arrays
+    new_h, new_w = max(1, int(round(h * factor))), max(1, int(round(w * factor)))
+    # Pixel centres of the small grid mapped back to the big one (nearest).
+    rows = np.minimum((np.arange(new_h) + 0.5) * h / new_h, h - 1).astype(int)
+    cols = np.minimum((np.arange(new_w) + 0.5) * w / new_w, w - 1).astype(int)
+    return [a[..., rows[:, None], cols[None, :]] for a in arrays]
+
+
+def _fit_scale_shift(p: np.ndarray, g: np.ndarray) -> Tuple[float, float]:
+    """Least squares of ``s * p + t ~ g`` over 1-D float64 vectors.
+
+    Centred normal equations: same solution as ``np.linalg.lstsq`` on
+    ``[p, 1]`` but without building the (N, 2) design matrix. A constant
+    prediction has no scale information, so it gets ``s = 0, t = mean(g)``.
+    """
+    p_mean, g_mean = p.mean(), g.mean()
+    pc = p - p_mean
+    var = float(np.dot(pc, pc))
+    if var <= np.finfo(np.float64).tiny * p.size:
+        return 0.0, float(g_mean)
+    scale = float(np.dot(pc, g - g_mean)) / var
+    return scale, float(g_mean - scale * p_mean)
+
+
+def _need_pixels(m: np.ndarray, fn: str, minimum: int = 2):
+    n = int(m.sum())
+    if n < minimum:
+        raise ValueError(f'{fn}: {n} valid pixel(s), at least {minimum} '
+                         f'needed for the fit')
+
+
+def align_depth_least_squares(pred, gt, mask=None,
+                              max_resolution: Optional[int] = None):
+    """Least-squares scale and shift in depth space (Marigold protocol).
+
+    Solves ``min_{s,t} sum_mask (s * pred + t - gt)^2``.
+
+    Args:
+        pred: (H, W) or (1, H, W) affine-invariant depth.
+        gt: same shape, metric depth in metres.
+        mask: same shape, bool; pixels used by the fit (non-finite values
+            are dropped as well).
+        max_resolution: fit on a nearest-downsampled copy whose longer side
+            is at most this (e.g. 1024 for ETH3D); the returned map is
+            always full size.
+
+    Returns:
+        (aligned, scale, shift) with ``aligned = scale * pred + shift``.
+    """
+    fn = 'align_depth_least_squares'
+    p, g, m = _check(pred, gt, mask, fn)
+    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution)
+    _need_pixels(ms, fn)
+    scale, shift = _fit_scale_shift(ps[ms], gs[ms])
+    return _like_pred(p * scale + shift, pred), scale, shift
+
+
+def align_depth_least_squares_disparity(pred, gt, mask=None,
+                                        max_resolution: Optional[int] = None,
+                                        min_disparity: float = 1e-3):
+    """Least-squares scale and shift in inverse-depth (disparity) space.
+
+    For models whose output is an affine-invariant *disparity* (larger =
+    nearer, e.g. MiDaS or JointNet): fits ``s * pred + t ~ 1 / gt`` over the
+    mask (pixels with ``gt > 0`` and ``pred > 0``), then converts the aligned
+    disparity back to depth, clipping disparity at ``min_disparity`` so that
+    far pixels stay finite.
+
+    Returns:
+        (aligned_depth, scale, shift); scale and shift act on disparity.
+    """
+    fn = 'align_depth_least_squares_disparity'
+    p, g, m = _check(pred, gt, mask, fn)
+    m = m & (g > 0) & (p > 0)
+    g_disp = np.zeros_like(g)
+    g_disp[g > 0] = 1.0 / g[g > 0]
+    ps, gs, ms = downsample_for_alignment([p, g_disp, m], max_resolution)
+    _need_pixels(ms, fn)
+    scale, shift = _fit_scale_shift(ps[ms], gs[ms])
+    disp = np.maximum(p * scale + shift, min_disparity)
+    return _like_pred(1.0 / disp, pred), scale, shift
+
+
+def align_depth_median_scale(pred, gt, mask=None,
+                             max_resolution: Optional[int] = None):
+    """Scale-only alignment: ``s = median(gt) / median(pred)``, no shift.
+
+    The protocol of scale-invariant (not shift-invariant) methods. Pixels
+    need ``gt > 0`` and ``pred > 0``.
+
+    Returns:
+        (aligned, scale, 0.0).
+    """
+    fn = 'align_depth_median_scale'
+    p, g, m = _check(pred, gt, mask, fn)
+    m = m & (g > 0) & (p > 0)
+    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution)
+    _need_pixels(ms, fn, minimum=1)
+    scale = float(np.median(gs[ms]) / np.median(ps[ms]))
+    return _like_pred(p * scale, pred), scale, 0.0
+
+
+def align_depth_repeated_median(pred, gt, mask=None,
+                                max_resolution: Optional[int] = None,
+                                num_fits: int = 20,
+                                num_samples: int = 1000,
+                                space: str = 'disparity',
+                                seed: int = 0,
+                                min_disparity: float = 1e-3):
+    """JointNet's alignment: median of repeated least-squares fits.
+
+    JointNet (ICLR 2024, Sec. 5.2) aligns disparity-like estimates to the
+    ground truth by drawing random samples of valid pixels (both maps > 0),
+    solving scale and shift by least squares on each sample, and taking the
+    median scale and the median shift over the repetitions. The paper gives
+    neither the number of fits nor the sample size; ``num_fits`` and
+    ``num_samples`` are therefore explicit arguments, and ``seed`` makes the
+    draw reproducible (a private generator, the global RNG is untouched).
+
+    Args:
+        pred: (H, W) or (1, H, W) prediction; disparity-like when
+            ``space='disparity'``, depth-like when ``space='depth'``.
+        gt: metric depth in metres.
+        mask: bool, pixels allowed in the samples.
+        num_fits: number of repeated fits.
+        num_samples: pixels per fit (all valid pixels if fewer).
+        space: 'disparity' fits ``s*pred+t ~ 1/gt`` and returns depth
+            ``1 / max(s*pred+t, min_disparity)``; 'depth' fits
+            ``s*pred+t ~ gt``.
+
+    Returns:
+        (aligned_depth, median_scale, median_shift).
+    """
+    fn = 'align_depth_repeated_median'
+    if space not in ('disparity', 'depth'):
+        raise ValueError(f"{fn}: space must be 'disparity' or 'depth', "
+                         f'got {space!r}')
+    if num_fits < 1 or num_samples < 2:
+        raise ValueError(f'{fn}: need num_fits >= 1 and num_samples >= 2, '
+                         f'got {num_fits}, {num_samples}')
+    p, g, m = _check(pred, gt, mask, fn)
+    m = m & (g > 0) & (p > 0)
+    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution)
+    _need_pixels(ms, fn)
+    pv, gv = ps[ms], gs[ms]
+    if space == 'disparity':
+        gv = 1.0 / gv
+    rng = np.random.default_rng(seed)
+    scales, shifts = [], []
+    for _ in range(num_fits):
+        if pv.size > num_samples:
+            idx = rng.choice(pv.size, size=num_samples, replace=False)
+            s, t = _fit_scale_shift(pv[idx], gv[idx])
+        else:
+            s, t = _fit_scale_shift(pv, gv)
+        scales.append(s)
+        shifts.append(t)
+    scale, shift = float(np.median(scales)), float(np.median(shifts))
+    aligned = p * scale + shift
+    if space == 'disparity':
+        aligned = 1.0 / np.maximum(aligned, min_disparity)
+    return _like_pred(aligned, pred), scale, shift
