@@ -292,11 +292,16 @@ class LoadSemSeg(BaseTransform):
         label_map: optional {old_id: new_id} applied first (e.g. NYU 40 ->
             13 classes); unmapped ids keep their value.
         ignore_index: the value for ignored pixels.
+        fill_missing: a sample without a file (``path_key`` is None, e.g. a
+            PASCAL image with no person for human parts) gets an all-ignore
+            map of the image size instead of an error, so batches stack.
     """
 
     def __init__(self, key: str = 'gt_sem_seg', path_key: str = 'seg_map_path',
                  reduce_zero_label: Optional[bool] = None,
-                 label_map: Optional[dict] = None, ignore_index: int = 255):
+                 label_map: Optional[dict] = None, ignore_index: int = 255,
+                 fill_missing: bool = False):
+        self.fill_missing = fill_missing
         self.key = key
         self.path_key = path_key
         self.reduce_zero_label = reduce_zero_label
@@ -306,6 +311,10 @@ class LoadSemSeg(BaseTransform):
     def transform(self, results: dict) -> dict:
         path = results.get(self.path_key)
         if path is None:
+            if self.key not in results and self.fill_missing and \
+                    'img' in results:
+                results[self.key] = np.full(results['img'].shape[:2],
+                                            self.ignore_index, np.int64)
             if self.key not in results:
                 raise KeyError(f'LoadSemSeg: results has neither '
                                f'{self.path_key} nor {self.key}')
