@@ -1,5 +1,6 @@
 """Sampling procedures built on registered models (latent depth estimation,
 ensembling, ...). Plain functions of tensors plus a few registered helpers."""
+from .depth_ensemble import DepthEnsemble, ensemble_depth
 from .latent_depth_estimation import (depth_to_unit_range,
                                       flow_match_timestep_kwargs,
                                       processing_size,
@@ -8,6 +9,7 @@ from .latent_depth_estimation import (depth_to_unit_range,
                                       sample_depth_latents)
 
 __all__ = [
+    'DepthEnsemble', 'ensemble_depth',
     'depth_to_unit_range', 'flow_match_timestep_kwargs', 'processing_size',
     'resize_to_processing_res', 'restore_to_input_size',
     'sample_depth_latents'

@@ -1,0 +1,200 @@
+"""Marigold's test-time ensembling of affine-invariant depth predictions.
+
+Members of an ensemble (different noise seeds) agree only up to an unknown
+scale and shift each. ``ensemble_depth`` finds per-member (s_i, t_i) that
+minimise the summed pairwise RMS difference of the aligned members, plus a
+small regulariser (strength 0.02) pulling the reduced map's min/max to 0/1
+so the trivial solution s = 0 is avoided; it then reduces the aligned
+members by median (default) or mean and renormalises to [0, 1].
+
+The optimisation (scipy BFGS, analytic gradients from torch in float64) runs
+on a copy shrunk to ``max_res`` on the longer edge; the resulting scales and
+shifts are applied at full resolution.
+"""
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.optimize import minimize
+from torch import Tensor
+
+from unidense.registry import TASK_UTILS
+
+# Keeps sqrt differentiable where two members already coincide (its
+# gradient is infinite at 0); far below any depth difference that matters.
+_SQRT_EPS = 1e-12
+
+
+def _reduce(x: Tensor, reduction: str) -> Tensor:
+    if reduction == 'median':
+        return x.median(dim=0, keepdim=True).values
+    return x.mean(dim=0, keepdim=True)
+
+
+def _initial_params(depth: Tensor, scale_invariant: bool,
+                    shift_invariant: bool) -> np.ndarray:
+    flat = depth.reshape(depth.shape[0], -1)
+    lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+    if scale_invariant and shift_invariant:
+        # map each member to [0, 1] so the search starts roughly aligned
+        s = 1.0 / (hi - lo).clamp_min(1e-6)
+        t = -s * lo
+        return torch.cat([s, t]).cpu().numpy()
+    if scale_invariant:
+        return (1.0 / hi.clamp_min(1e-6)).cpu().numpy()
+    raise ValueError('ensemble_depth: shift-only invariance is not supported')
+
+
+def _align(depth: Tensor, params: Tensor, scale_invariant: bool,
+           shift_invariant: bool) -> Tensor:
+    e = depth.shape[0]
+    view = (e, ) + (1, ) * (depth.ndim - 1)
+    if scale_invariant and shift_invariant:
+        return depth * params[:e].view(view) + params[e:].view(view)
+    return depth * params.view(view)
+
+
+def ensemble_depth(depth: Tensor,
+                   scale_invariant: bool = True,
+                   shift_invariant: bool = True,
+                   output_uncertainty: bool = False,
+                   reduction: str = 'median',
+                   regularizer_strength: float = 0.02,
+                   max_iter: int = 2,
+                   tol: float = 1e-3,
+                   max_res: Optional[int] = 1024
+                   ) -> Tuple[Tensor, Optional[Tensor]]:
+    """Ensemble E depth predictions of one image.
+
+    Args:
+        depth: (E, 1, H, W) members, affine-invariant depth (Marigold's
+            [0, 1] maps, 0 = near); any finite range works.
+        scale_invariant, shift_invariant (bool): which of scale/shift are
+            unknown per member. Both True for affine-invariant depth; both
+            False averages the raw members (metric depth).
+        output_uncertainty (bool): also return the spread of the aligned
+            members: median absolute deviation for ``'median'``, standard
+            deviation for ``'mean'``.
+        reduction (str): ``'median'`` or ``'mean'``.
+        regularizer_strength (float): weight of the min->0 / max->1 pull.
+        max_iter (int), tol (float): BFGS options; defaults 2 and 1e-3 as
+            Marigold's docstring and diffusers' MarigoldDepthPipeline (the
+            Marigold repository's code uses 50 and 1e-6). If the solver
+            returns a non-positive scale, the min-max initialisation is kept.
+        max_res (int | None): longer edge of the copy used to fit the
+            alignment; None = full resolution.
+
+    Returns:
+        depth: (1, 1, H, W); in [0, 1] when scale and shift are invariant.
+        uncertainty: (1, 1, H, W) in the same units, or None.
+    """
+    if depth.ndim != 4 or depth.shape[1] != 1:
+        raise ValueError('ensemble_depth: depth must be (E, 1, H, W), got '
+                         f'{tuple(depth.shape)}')
+    if reduction not in ('median', 'mean'):
+        raise ValueError("ensemble_depth: reduction must be 'median' or "
+                         f"'mean', got {reduction!r}")
+    if not torch.isfinite(depth).all():
+        raise ValueError('ensemble_depth: depth contains NaN or inf')
+    e = depth.shape[0]
+    orig_dtype = depth.dtype
+    depth = depth.double()
+    if e == 1:
+        unc = torch.zeros_like(depth) if output_uncertainty else None
+        return depth.to(orig_dtype), (
+            unc.to(orig_dtype) if unc is not None else None)
+
+    if scale_invariant:
+        small = depth
+        if max_res is not None and max(depth.shape[-2:]) > max_res:
+            factor = max_res / max(depth.shape[-2:])
+            small = F.interpolate(depth, scale_factor=factor,
+                                  mode='nearest-exact')
+        small = small.cpu()
+        pairs = torch.triu_indices(e, e, offset=1)
+
+        def cost(x: np.ndarray):
+            params = torch.from_numpy(x).requires_grad_(True)
+            aligned = _align(small, params, scale_invariant, shift_invariant)
+            diff = aligned[pairs[0]] - aligned[pairs[1]]
+            err = (diff.pow(2).flatten(1).mean(1) + _SQRT_EPS).sqrt().sum()
+            pred = _reduce(aligned, reduction)
+            near = (0.0 - pred.min()).abs()
+            far = (1.0 - pred.max()).abs()
+            reg = near + far if shift_invariant else far
+            err = err + regularizer_strength * reg
+            err.backward()
+            return err.item(), params.grad.numpy().copy()
+
+        x0 = _initial_params(small, scale_invariant, shift_invariant)
+        res = minimize(cost, x0, jac=True, method='BFGS', tol=tol,
+                       options=dict(maxiter=max_iter, disp=False))
+        params = torch.from_numpy(res.x)
+        if not torch.isfinite(params).all() or (params[:e] <= 0).any():
+            # The objective prefers shrinking every member towards one
+            # constant when members disagree a lot (pairwise error scales
+            # with s, the regulariser only costs 0.02); a flipped or
+            # vanished scale means that happened, so keep the min-max start.
+            params = torch.from_numpy(x0)
+        params = params.to(depth.device)
+        depth = _align(depth, params, scale_invariant, shift_invariant)
+
+    out = _reduce(depth, reduction)
+    unc = None
+    if output_uncertainty:
+        if reduction == 'median':
+            unc = (depth - out).abs().median(dim=0, keepdim=True).values
+        else:
+            unc = depth.std(dim=0, keepdim=True)
+
+    if scale_invariant and shift_invariant:
+        lo, hi = out.min(), out.max()
+        span = (hi - lo).clamp_min(1e-6)
+        out = (out - lo) / span
+        if unc is not None:
+            unc = unc / span
+    elif scale_invariant:
+        span = out.max().clamp_min(1e-6)
+        out = out / span
+        if unc is not None:
+            unc = unc / span
+    return out.to(orig_dtype), (unc.to(orig_dtype) if unc is not None else
+                                None)
+
+
+@TASK_UTILS.register_module()
+class DepthEnsemble:
+    """Config-buildable wrapper of :func:`ensemble_depth`.
+
+    ``TASK_UTILS.build(dict(type='DepthEnsemble', reduction='median'))``
+    gives a callable ``(E, 1, H, W) -> ((1, 1, H, W), uncertainty | None)``
+    for an estimator's ``test_cfg``. Arguments as in
+    :func:`ensemble_depth`.
+    """
+
+    def __init__(self,
+                 scale_invariant: bool = True,
+                 shift_invariant: bool = True,
+                 output_uncertainty: bool = False,
+                 reduction: str = 'median',
+                 regularizer_strength: float = 0.02,
+                 max_iter: int = 2,
+                 tol: float = 1e-3,
+                 max_res: Optional[int] = 1024):
+        if reduction not in ('median', 'mean'):
+            raise ValueError("DepthEnsemble: reduction must be 'median' or "
+                             f"'mean', got {reduction!r}")
+        self.kwargs = dict(scale_invariant=scale_invariant,
+                           shift_invariant=shift_invariant,
+                           output_uncertainty=output_uncertainty,
+                           reduction=reduction,
+                           regularizer_strength=regularizer_strength,
+                           max_iter=max_iter, tol=tol, max_res=max_res)
+
+    def __call__(self, depth: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        return ensemble_depth(depth, **self.kwargs)
+
+    def __repr__(self):
+        args = ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
+        return f'{type(self).__name__}({args})'
