@@ -1,1 +1,2 @@
 
+from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401

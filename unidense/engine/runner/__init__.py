@@ -1,1 +1,3 @@
+from .unidense_runner import UnidenseRunner
 
+__all__ = ['UnidenseRunner']

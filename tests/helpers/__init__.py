@@ -1,0 +1,1 @@
+"""Test helpers shared by unidense's test-suite (toy model, data, metric)."""

@@ -1,0 +1,132 @@
+"""Test (evaluate) a unidense checkpoint (mmsegmentation 1.x argument set).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.json]
+        [--show-dir DIR] [--trust-checkpoint] [--cfg-options k=v ...]
+        [--launcher pytorch]
+
+Multi-process: ``bash tools/dist_test.sh CONFIG CHECKPOINT N [args]``.
+"""
+import argparse
+import json
+import logging
+import os
+import os.path as osp
+import sys
+
+_REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if _REPO not in sys.path:
+    sys.path.insert(1, _REPO)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import get_rank  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from unidense.registry import RUNNERS  # noqa: E402
+from unidense.utils.checkpoint_io import write_text_atomic  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a unidense model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth written '
+                        'by unidense, or .safetensors)')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument(
+        '--out', help='write the metrics to this JSON file (rank 0)')
+    parser.add_argument(
+        '--show', action='store_true', help='show predictions in a window')
+    parser.add_argument(
+        '--show-dir',
+        help='save drawn predictions into this directory (enables '
+        'default_hooks.visualization)')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='allow unpickling checkpoints that unidense did not write')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, e.g. '
+        'test_dataloader.batch_size=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_visualization(cfg, args) -> None:
+    """Switch on drawing in ``default_hooks.visualization`` (mmseg style)."""
+    hooks = cfg.get('default_hooks', None) or {}
+    vis = hooks.get('visualization', None)
+    if vis is None:
+        print_log(
+            '--show/--show-dir ignored: the config has no '
+            'default_hooks.visualization (e.g. DenseVisualizationHook), so '
+            'nothing would draw the predictions.',
+            logger='current', level=logging.WARNING)
+        return
+    vis['draw'] = True
+    if args.show:
+        vis['show'] = True
+        vis['wait_time'] = args.wait_time
+    if args.show_dir:
+        vis['show_dir'] = args.show_dir
+
+
+def build_cfg(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.trust_checkpoint:
+        cfg.trust_checkpoint = True
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    return cfg
+
+
+def _jsonable(value):
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_cfg(args)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    metrics = runner.test()
+    if args.out and get_rank() == 0:
+        write_text_atomic(
+            args.out, json.dumps(_jsonable(metrics), indent=2) + '\n')
+        print_log(f'metrics written to {args.out}', logger='current')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

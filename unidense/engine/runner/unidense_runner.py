@@ -1,0 +1,375 @@
+"""UnidenseRunner: mmengine's Runner with the runtime guarantees unidense needs.
+
+Selected by ``runner_type='UnidenseRunner'`` (``configs/_base_/default_runtime.py``).
+On top of ``mmengine.runner.Runner`` it
+
+* starts a gloo process group itself on machines without CUDA (mmengine's
+  ``init_dist`` calls ``torch.cuda.set_device``) and wraps the model in DDP
+  with ``device_ids=None`` there; with CUDA, mmengine's NCCL path is untouched;
+* turns ``AmpOptimWrapper`` into bf16 autocast (:class:`AutocastOptimWrapper`)
+  when there is no CUDA, with a warning, instead of crashing;
+* writes checkpoints atomically with a provenance marker, replaces a plain
+  ``CheckpointHook`` by :class:`AtomicCheckpointHook`;
+* stores only trainable state in ``state_dict`` (frozen pretrained weights are
+  rebuilt from the config), unless ``save_frozen_weights=True``;
+* loads checkpoints without unpickling files unidense did not write, unless
+  ``trust_checkpoint=True`` (``--trust-checkpoint``);
+* saves and restores the python/numpy/torch random state of every rank, so a
+  resumed run is identical to an uninterrupted one.
+
+Extra top-level config keys: ``trust_checkpoint`` (bool, default False),
+``save_frozen_weights`` (bool, default False).
+"""
+import copy
+import re
+import time
+from typing import Callable, Dict, Optional, Union
+
+import mmengine
+import torch
+import torch.nn as nn
+from mmengine.dist import all_gather_object, get_rank, is_distributed
+from mmengine.fileio import join_path
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.utils import apply_to
+from mmengine.utils import get_git_hash
+
+from unidense.registry import MODEL_WRAPPERS, RUNNERS
+from unidense.utils.checkpoint_io import (load_checkpoint_safe,
+                                          save_checkpoint_atomic)
+from unidense.utils.dist_env import cuda_usable, init_cpu_dist
+from unidense.utils.random_state import get_rng_state, set_rng_state
+from unidense.utils.trainable_state import (missing_trainable_keys,
+                                            trainable_state_dict,
+                                            trainable_state_keys)
+
+_CHECKPOINT_HOOK_NAMES = ('CheckpointHook', 'mmengine.CheckpointHook')
+_AMP_NAMES = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
+
+
+class _ValRandomStateHook(Hook):
+    """Keeps validation from shifting the training random stream.
+
+    Without it, a run validated at step k would draw different training
+    noise afterwards than a run resumed from the step-k checkpoint (which
+    does not repeat that validation).
+    """
+    priority = 'VERY_HIGH'
+
+    def before_val(self, runner) -> None:
+        runner._rng_before_val = get_rng_state()
+
+    def after_val(self, runner) -> None:
+        state = getattr(runner, '_rng_before_val', None)
+        runner._rng_before_val = None
+        if state is not None:
+            set_rng_state(state)
+
+
+class _RestoreRandomStateAfter:
+    """Iterator wrapper: after the train loop has re-read the ``skip``
+    batches it trained on before the checkpoint, restore the random state
+    saved in the checkpoint, so batch ``skip + 1`` onwards is drawn exactly
+    as in the uninterrupted run."""
+
+    def __init__(self, inner, skip: int, state: Dict):
+        self._inner = inner
+        self._skip = skip
+        self._seen = 0
+        self._state = state
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._state is not None and self._seen >= self._skip:
+            set_rng_state(self._state)
+            self._state = None
+        data = next(self._inner)
+        self._seen += 1
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@RUNNERS.register_module()
+class UnidenseRunner(Runner):
+    """mmengine ``Runner`` plus CPU-DDP, safe and atomic checkpoints.
+
+    Takes exactly the arguments of ``mmengine.runner.Runner``; build it with
+    ``RUNNERS.build(cfg)`` / ``UnidenseRunner.from_cfg(cfg)``.
+    """
+
+    # ------------------------------------------------------------------ env
+    def setup_env(self, env_cfg: Dict) -> None:
+        if self.distributed and not is_distributed() and not cuda_usable():
+            dist_cfg = dict(env_cfg.get('dist_cfg', {}) or {})
+            if dist_cfg.get('backend', 'gloo') != 'gloo':
+                print(f'[unidense] no CUDA device: using the gloo backend '
+                      f'instead of {dist_cfg["backend"]!r}')
+            init_cpu_dist(self.launcher, **dist_cfg)
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: nn.Module) -> nn.Module:
+        if self.distributed and not cuda_usable() and not is_model_wrapper(
+                model):
+            # DDP on CPU modules must not get device_ids; mmengine always
+            # passes [LOCAL_RANK]. Config values win over default_args, so
+            # setting it in the config dict is enough.
+            if model_wrapper_cfg is None:
+                model_wrapper_cfg = dict(
+                    type='MMDistributedDataParallel',
+                    broadcast_buffers=False,
+                    find_unused_parameters=self.cfg.get(
+                        'find_unused_parameters', False))
+            model_wrapper_cfg = copy.deepcopy(dict(model_wrapper_cfg))
+            wrapper_type = MODEL_WRAPPERS.get(
+                model_wrapper_cfg.get('type', 'MMDistributedDataParallel'))
+            if isinstance(wrapper_type, type) and issubclass(
+                    wrapper_type, torch.nn.parallel.DistributedDataParallel):
+                model_wrapper_cfg['device_ids'] = None
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    # ---------------------------------------------------------------- optim
+    def build_optim_wrapper(self, optim_wrapper):
+        if isinstance(optim_wrapper, dict) and not cuda_usable():
+            wtype = optim_wrapper.get('type', 'OptimWrapper')
+            if wtype in _AMP_NAMES or wtype is AmpOptimWrapper:
+                optim_wrapper = copy.deepcopy(dict(optim_wrapper))
+                dtype = optim_wrapper.pop('dtype', None) or 'bfloat16'
+                optim_wrapper.pop('loss_scale', None)
+                optim_wrapper.pop('use_fsdp', None)
+                if dtype in ('float16', torch.float16):
+                    dtype = 'bfloat16'
+                self.logger.warning(
+                    'AMP: AmpOptimWrapper needs a GPU; no CUDA device here, '
+                    'so training uses bfloat16 autocast on CPU '
+                    '(AutocastOptimWrapper) without loss scaling.')
+                optim_wrapper.update(type='AutocastOptimWrapper',
+                                     dtype=str(dtype).replace('torch.', ''),
+                                     device_type='cpu')
+        return super().build_optim_wrapper(optim_wrapper)
+
+    # ---------------------------------------------------------------- hooks
+    def register_hook(self, hook, priority=None) -> None:
+        if isinstance(hook, dict) and (
+                hook.get('type') in _CHECKPOINT_HOOK_NAMES
+                or hook.get('type') is CheckpointHook):
+            hook = dict(hook, type='AtomicCheckpointHook')
+        elif type(hook) is CheckpointHook:
+            self.logger.warning(
+                'A plain CheckpointHook instance writes last_checkpoint '
+                'non-atomically; use AtomicCheckpointHook.')
+        super().register_hook(hook, priority)
+
+    def register_default_hooks(self, hooks=None) -> None:
+        if hooks is not None:
+            # ``name=None`` disables a hook; mmengine only allows that for its
+            # own six defaults, so configs could not drop e.g. visualization.
+            own = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                   'param_scheduler', 'checkpoint')
+            hooks = {k: v for k, v in hooks.items()
+                     if v is not None or k in own}
+        super().register_default_hooks(hooks)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        self.register_hook(_ValRandomStateHook())
+
+    # ----------------------------------------------------------- checkpoint
+    @property
+    def trust_checkpoint(self) -> bool:
+        return bool(self.cfg.get('trust_checkpoint', False))
+
+    def _unwrapped(self) -> nn.Module:
+        return self.model.module if is_model_wrapper(
+            self.model) else self.model
+
+    def save_checkpoint(self,
+                        out_dir: str,
+                        filename: str,
+                        file_client_args: Optional[dict] = None,
+                        save_optimizer: bool = True,
+                        save_param_scheduler: bool = True,
+                        meta: Optional[dict] = None,
+                        by_epoch: bool = True,
+                        backend_args: Optional[dict] = None):
+        """Save a checkpoint atomically (called on every rank; rank 0 writes).
+
+        Same arguments as ``mmengine.runner.Runner.save_checkpoint``;
+        ``file_client_args`` / ``backend_args`` must describe a local folder.
+        """
+        # Every rank's random state goes into the checkpoint; gathering is a
+        # collective, so all ranks must get here before rank 0 writes.
+        rng = get_rng_state()
+        if getattr(self, '_rng_before_val', None) is not None:
+            rng = self._rng_before_val
+        rng_states = all_gather_object(rng) if is_distributed() else [rng]
+        if get_rank() != 0:
+            return
+        if meta is None:
+            meta = {}
+        elif not isinstance(meta, dict):
+            raise TypeError(
+                f'meta should be a dict or None, but got {type(meta)}')
+        if by_epoch:
+            meta.setdefault('epoch', self.epoch + 1)
+            meta.setdefault('iter', self.iter)
+        else:
+            meta.setdefault('epoch', self.epoch)
+            meta.setdefault('iter', self.iter + 1)
+        filepath = join_path(out_dir, filename, backend_args=backend_args)
+        if '://' in str(filepath):
+            raise ValueError(f'UnidenseRunner saves checkpoints to local '
+                             f'folders only, got {filepath}')
+
+        save_frozen = bool(self.cfg.get('save_frozen_weights', False))
+        meta.update(
+            cfg=self.cfg.pretty_text,
+            seed=self.seed,
+            experiment_name=self.experiment_name,
+            time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
+            mmengine_version=mmengine.__version__ + get_git_hash(),
+            unidense=dict(trainable_only=not save_frozen,
+                          world_size=self.world_size))
+        if hasattr(self.train_dataloader.dataset, 'metainfo'):
+            meta.update(dataset_meta=self.train_dataloader.dataset.metainfo)
+
+        model = self._unwrapped()
+        state = model.state_dict() if save_frozen else trainable_state_dict(
+            model)
+        to_cpu = (lambda x: hasattr(x, 'cpu'), lambda x: x.cpu())
+        checkpoint = dict(
+            meta=meta,
+            state_dict=apply_to(state, *to_cpu),
+            message_hub=apply_to(self.message_hub.state_dict(), *to_cpu),
+            rng_states=apply_to(rng_states, *to_cpu))
+        if save_optimizer:
+            if not isinstance(self.optim_wrapper, OptimWrapper):
+                raise TypeError('self.optim_wrapper should be an '
+                                '`OptimWrapper` or `OptimWrapperDict` '
+                                f'instance, but got {self.optim_wrapper}')
+            checkpoint['optimizer'] = apply_to(self.optim_wrapper.state_dict(),
+                                               *to_cpu)
+        if save_param_scheduler and self.param_schedulers is None:
+            save_param_scheduler = False
+        if save_param_scheduler:
+            if isinstance(self.param_schedulers, dict):
+                checkpoint['param_schedulers'] = {
+                    name: [s.state_dict() for s in schedulers]
+                    for name, schedulers in self.param_schedulers.items()
+                }
+            else:
+                checkpoint['param_schedulers'] = [
+                    s.state_dict() for s in self.param_schedulers
+                ]
+        self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
+        save_checkpoint_atomic(checkpoint, filepath)
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):
+        """Load weights from ``filename`` safely.
+
+        Local pickles need a unidense marker or ``trust_checkpoint=True``
+        (see :func:`unidense.utils.load_checkpoint_safe`). A checkpoint that
+        holds only trainable weights loads without complaints about frozen
+        keys; missing *trainable* keys raise on resume and warn otherwise
+        (raise if ``strict``).
+        """
+        if '://' in str(filename):
+            checkpoint = _load_checkpoint(filename, map_location=map_location)
+        else:
+            checkpoint = load_checkpoint_safe(
+                filename, map_location=map_location,
+                trust_checkpoint=self.trust_checkpoint)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+
+        model = self._unwrapped()
+        state = checkpoint.get('state_dict', checkpoint) if isinstance(
+            checkpoint, dict) else checkpoint
+        metadata = getattr(state, '_metadata', None)
+        revised = type(state)() if isinstance(state, dict) else {}
+        for key, value in state.items():
+            for pattern, repl in revise_keys:
+                key = re.sub(pattern, repl, key)
+            revised[key] = value
+        if metadata is not None:
+            revised._metadata = metadata
+        result = model.load_state_dict(revised, strict=False)
+
+        problems = []
+        missing_train = missing_trainable_keys(model, revised.keys())
+        if missing_train:
+            problems.append(f'missing trainable keys: {missing_train}')
+        trainable_only = bool(
+            isinstance(checkpoint, dict) and checkpoint.get('meta', {}).get(
+                'unidense', {}).get('trainable_only', False))
+        if not trainable_only:
+            keep = trainable_state_keys(model)
+            frozen_missing = [
+                k for k in result.missing_keys if k not in keep
+            ]
+            if frozen_missing:
+                self.logger.warning(
+                    f'{filename}: missing frozen keys (kept from the '
+                    f'config build): {frozen_missing}')
+        if result.unexpected_keys:
+            problems.append(f'unexpected keys: {result.unexpected_keys}')
+        if problems:
+            msg = f'Checkpoint {filename} does not match the model: ' + \
+                '; '.join(problems)
+            if strict or (getattr(self, '_resuming', False) and missing_train):
+                raise RuntimeError(msg)
+            self.logger.warning(msg)
+
+        self._has_loaded = True
+        self._loaded_checkpoint_extras = dict(
+            rng_states=checkpoint.get('rng_states') if isinstance(
+                checkpoint, dict) else None)
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def resume(self,
+               filename: str,
+               resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        self._resuming = True
+        try:
+            super().resume(filename, resume_optimizer, resume_param_scheduler,
+                           map_location)
+        finally:
+            self._resuming = False
+        extras = getattr(self, '_loaded_checkpoint_extras', {}) or {}
+        states = extras.get('rng_states')
+        if not states:
+            self.logger.warning(
+                f'{filename} has no random state: the resumed run will not '
+                'reproduce an uninterrupted one exactly.')
+            return
+        if len(states) == self.world_size:
+            state = states[self.rank]
+        else:
+            self.logger.warning(
+                f'{filename} was saved by {len(states)} processes, resuming '
+                f'with {self.world_size}: every rank takes rank 0\'s random '
+                'state.')
+            state = states[0]
+        loop = self.train_loop
+        iterator = getattr(loop, 'dataloader_iterator', None)
+        if iterator is not None and getattr(loop, '_iter', 0) > 0:
+            # IterBasedTrainLoop re-reads the already-trained batches first;
+            # restore the random state right after that replay.
+            loop.dataloader_iterator = _RestoreRandomStateAfter(
+                iterator, loop._iter, state)
+        else:
+            set_rng_state(state)
