@@ -1,1 +1,1 @@
-
+from .merge import MERGE  # noqa: F401
