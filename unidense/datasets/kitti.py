@@ -15,7 +15,7 @@ class KITTIDataset(BaseDenseDataset):
     Depth: uint16 PNG / 256 = metres, 0 = no LiDAR point; valid (1e-5, 80).
     Pipelines apply :class:`KBCrop` (352x1216) to image and GT. Evaluation
     crop is part of the protocol: ``eval_crop='eigen'`` -> protocol
-    ``'kitti'`` (Eigen crop), ``'garg'`` -> ``'kitti_garg'``.
+    ``'kitti'`` (Eigen crop), ``'garg'`` -> ``'marigold_kitti_garg'``.
     """
 
     METAINFO = dict(dataset_name='kitti')
@@ -25,7 +25,9 @@ class KITTIDataset(BaseDenseDataset):
     PROTOCOL = 'kitti'
 
     def __init__(self, eval_crop: str = 'eigen', **kwargs):
-        protocols = dict(eigen='kitti', garg='kitti_garg', none='kitti_nocrop')
+        # 'garg' names the metric preset directly (DepthMetric maps protocol
+        # names through PROTOCOL_TO_PRESET and falls back to preset names).
+        protocols = dict(eigen='kitti', garg='marigold_kitti_garg')
         if eval_crop not in protocols:
             raise ValueError(f'KITTIDataset: eval_crop must be one of '
                              f'{sorted(protocols)}, got {eval_crop!r}')
