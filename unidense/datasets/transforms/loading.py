@@ -88,6 +88,16 @@ def read_array(path: str, key: str, fmt: str = 'auto',
     raise ValueError(f'{key}: unknown file format {fmt!r}')
 
 
+def squeeze_channel(arr: np.ndarray) -> np.ndarray:
+    """Drop a trailing (H, W, 1) or leading (1, H, W) channel axis only;
+    ``np.squeeze`` would also eat a spatial axis of size 1."""
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        return arr[..., 0]
+    if arr.ndim == 3 and arr.shape[0] == 1 and arr.shape[2] != 3:
+        return arr[0]
+    return arr
+
+
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
     """Load ``img_path`` as (H, W, 3) uint8 RGB.
@@ -165,7 +175,7 @@ class LoadDepth(BaseTransform):
                 raw_shape = results['img'].shape[:2]
             raw = read_array(path, 'depth_path', self.file_format,
                              raw_shape, self.h5_key)
-            raw = np.squeeze(raw)
+            raw = squeeze_channel(raw)
             if raw.ndim != 2:
                 raise ValueError(f'depth_path {path!r}: expected a (H, W) '
                                  f'depth map, got shape {raw.shape}')
@@ -216,7 +226,7 @@ class LoadDepthMask(BaseTransform):
             return results
         if 'gt_depth_valid' not in results:
             raise KeyError('LoadDepthMask: run LoadDepth first')
-        mask = np.squeeze(read_array(path, 'depth_mask_path')) != 0
+        mask = squeeze_channel(read_array(path, 'depth_mask_path')) != 0
         if mask.shape != results['gt_depth_valid'].shape:
             raise ValueError(f'depth_mask_path {path!r}: mask shape '
                              f'{mask.shape} != depth shape '
@@ -319,7 +329,7 @@ class LoadSemSeg(BaseTransform):
                 raise KeyError(f'LoadSemSeg: results has neither '
                                f'{self.path_key} nor {self.key}')
             return results
-        label = np.squeeze(read_array(path, self.path_key))
+        label = squeeze_channel(read_array(path, self.path_key))
         if label.ndim == 3:
             # Some tools save labels as 3 equal channels.
             label = label[..., 0]
@@ -362,7 +372,7 @@ class LoadSaliency(BaseTransform):
         path = results.get('saliency_path')
         if path is None:
             return results
-        sal = np.squeeze(read_array(path, 'saliency_path'))
+        sal = squeeze_channel(read_array(path, 'saliency_path'))
         if sal.ndim == 3:
             sal = sal[..., 0]
         scale = 65535.0 if sal.dtype == np.uint16 else (

@@ -49,9 +49,10 @@ class NormalizeDepth(BaseTransform):
         results['gt_depth_valid'] = valid
         out = np.full(depth.shape, self.invalid_value, np.float32)
         if valid.sum() < self.min_valid:
+            where = results.get('depth_path') or results.get('img_path') \
+                or f'sample {results.get("sample_idx", "?")}'
             warn_once(f'NormalizeDepth: {int(valid.sum())} valid depth '
-                      f'pixels in {results.get("depth_path") or results.get("img_path")}; '
-                      f'sample marked invalid')
+                      f'pixels in {where}; sample marked invalid')
             if self.drop_invalid:
                 return None
             results['gt_depth_norm'] = out
