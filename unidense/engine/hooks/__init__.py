@@ -1,2 +1,3 @@
 
 from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
+from .dense_visualization_hook import DenseVisualizationHook  # noqa: F401
