@@ -2,9 +2,11 @@
 import copy
 import glob
 import os.path as osp
+import warnings
 from typing import Callable, List, Optional, Sequence, Union
 
-from mmengine.dataset import BaseDataset, Compose
+import numpy as np
+from mmengine.dataset import BaseDataset
 
 from unidense.registry import DATASETS, TRANSFORMS
 
@@ -182,6 +184,22 @@ class BaseDenseDataset(BaseDataset):
                 info.setdefault(key, value)
             data_list.append(info)
         return data_list
+
+    def full_init(self):
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if len(self) == 0:
+            warnings.warn(f'{type(self).__name__}: no samples (split file '
+                          f'{self.ann_file!r}, data_root {self.data_root!r}'
+                          f'); check paths and filters', stacklevel=2)
+
+    def _serialize_data(self):
+        # mmengine cannot serialise an empty list (np.concatenate of
+        # nothing); an empty, filtered dataset is legal and gets a warning.
+        if not self.data_list:
+            return np.zeros(0, np.uint8), np.zeros(0, np.int64)
+        return super()._serialize_data()
 
     def _scan(self, img_dir: str, suffixes: Sequence[str]) -> List[str]:
         """Sorted files under ``img_dir`` (recursive) with the suffixes."""

@@ -22,7 +22,8 @@ class ImageCaptionDataset(BaseDenseDataset):
       ``pwatermark`` (or ``watermark``), ``aesthetic_score`` (or
       ``aesthetic``).
     - **folder**: every image under ``data_root`` with a same-stem ``.txt``
-      caption and optionally a same-stem ``.json`` of metadata.
+      caption and optionally a same-stem ``.json`` of metadata (image size
+      read from the file header when ``min_side`` needs it).
 
     Filters (a sample lacking the metadata a filter needs is kept, since
     an absent score is not a bad score; ``strict_filters=True`` drops it):
@@ -111,6 +112,12 @@ class ImageCaptionDataset(BaseDenseDataset):
                 if osp.isfile(stem + '.json'):
                     with open(stem + '.json') as f:
                         record.update(json.load(f))
+                if self.min_side is not None and (
+                        'width' not in record or 'height' not in record):
+                    # Header read only: cheap even for large images.
+                    from PIL import Image
+                    with Image.open(img) as im:
+                        record['width'], record['height'] = im.size
                 if osp.isfile(stem + '.txt'):
                     with open(stem + '.txt') as f:
                         record['caption'] = f.read().strip()
