@@ -283,7 +283,7 @@ class SDUNetFeatures(nn.Module):
 
     # -- attention maps -----------------------------------------------------
     def _install_attn_store(self, store, latent_hw):
-        h0, w0 = latent_hw
+        h0, w0 = int(latent_hw[0]), int(latent_hw[1])
         max_level_queries = {}
         for level in range(4):
             h = math.ceil(h0 / 2**level)
@@ -329,7 +329,8 @@ class SDUNetFeatures(nn.Module):
         return self._group(taps, store, z.shape[-2:])
 
     def _group(self, taps, store, latent_hw):
-        h0, w0 = latent_hw
+        # int(): under tracing (fvcore, torch.jit) shapes are tensors
+        h0, w0 = int(latent_hw[0]), int(latent_hw[1])
         sizes = [(math.ceil(h0 / 2**i), math.ceil(w0 / 2**i))
                  for i in range(4)]
         level_of = {s: i for i, s in enumerate(sizes)}
@@ -338,7 +339,8 @@ class SDUNetFeatures(nn.Module):
         mid = [[] for _ in range(4)]
         for name, bucket in (('down', down), ('mid', mid), ('up', up)):
             for f in taps[name]:
-                bucket[level_of[tuple(f.shape[-2:])]].append(f)
+                bucket[level_of[(int(f.shape[-2]), int(f.shape[-1]))]].append(
+                    f)
         outs = []
         for i in range(4):
             if self.taps == 'all':
