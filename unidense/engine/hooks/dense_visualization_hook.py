@@ -32,13 +32,16 @@ class DenseVisualizationHook(Hook):
         show_dir: folder for test panels; ``None`` sends test panels to the
             visualizer like validation ones.
         draw_gt, draw_pred: which maps to draw.
+        show: also display each test panel in a window
+            (``tools/test.py --show``); ``wait_time`` seconds per panel.
     """
 
     priority = 'NORMAL'
 
     def __init__(self, draw: bool = False, interval: int = 1,
                  show_dir: Optional[str] = None, draw_gt: bool = True,
-                 draw_pred: bool = True):
+                 draw_pred: bool = True, show: bool = False,
+                 wait_time: float = 0.):
         if interval < 1:
             raise ValueError(f'DenseVisualizationHook: interval must be >= 1,'
                              f' got {interval}')
@@ -46,6 +49,7 @@ class DenseVisualizationHook(Hook):
         self.interval = interval
         self.show_dir = show_dir
         self.draw_gt, self.draw_pred = draw_gt, draw_pred
+        self.show, self.wait_time = show, wait_time
         self._out_dir = None
         self._used_names = set()
 
@@ -103,6 +107,9 @@ class DenseVisualizationHook(Hook):
             if panel is None:
                 continue
             name = self._name(sample, batch_idx, i)
+            if self.show:
+                runner.visualizer.show(panel, win_name=name,
+                                       wait_time=self.wait_time)
             if self._out_dir is not None:
                 write_png(osp.join(self._out_dir, f'{name}.png'), panel)
             else:
