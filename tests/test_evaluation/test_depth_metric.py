@@ -199,3 +199,27 @@ def test_accepts_data_samples_and_evaluate_prefix():
     m.process({}, [s.to_dict(), s])
     res = m.evaluate(2)
     assert res['depth/abs_rel'] == 0.0 and res['depth/num_images'] == 2
+
+
+def test_per_image_csv(tmp_path):
+    import csv
+    out = tmp_path / 'm' / 'per_image.csv'
+    g = torch.full((1, 2, 2), 2.0)
+    m = DepthMetric(metrics=['abs_rel', 'delta1'], scale_percent=True,
+                    per_image_csv=str(out))
+    _run(m, [_sample(g * 1.5, g, img_path='a.png'),
+             _sample(g, torch.zeros_like(g), img_path='b.png')])
+    rows = list(csv.DictReader(open(out)))
+    assert [r['img_path'] for r in rows] == ['a.png', 'b.png']
+    assert float(rows[0]['abs_rel']) == pytest.approx(50.0)
+    assert float(rows[0]['delta1']) == 0.0
+    assert rows[1]['skipped'] == '1' and rows[1]['abs_rel'] == ''
+
+
+def test_dataset_protocol_names_have_presets():
+    from unidense.evaluation.metrics import get_depth_preset
+    for proto in ('nyu', 'kitti', 'marigold_kitti_garg', 'eth3d', 'scannet',
+                  'diode', 'hypersim', 'vkitti', 'megadepth', 'nyud_mt',
+                  'synthetic'):
+        assert get_depth_preset(proto)['reduction'] in ('mean', 'pooled')
+    assert get_depth_preset('nyud_mt')['alignment'] == 'none'

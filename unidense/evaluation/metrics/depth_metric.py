@@ -77,6 +77,9 @@ class DepthMetric(BaseMetric):
         use_valid_mask: intersect with ``valid_field`` when present.
         metrics: subset of ``abs_rel sq_rel rmse rmse_log log10 delta1
             delta2 delta3 silog i_rmse``.
+        per_image_csv: if set, ``compute_metrics`` (rank 0) also writes one
+            row per sample (path, protocol, skipped, scale, shift, metrics)
+            to this CSV file, like Marigold's ``per_sample_metrics.csv``.
 
     Returned keys: the metrics, ``num_images`` (evaluated), ``skipped``
     (samples without a valid pixel) and ``protocol``. With ``protocol=
@@ -106,6 +109,7 @@ class DepthMetric(BaseMetric):
                  gt_field: str = 'gt_depth',
                  valid_field: str = 'gt_depth_valid',
                  resize_pred: bool = False,
+                 per_image_csv: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -143,6 +147,7 @@ class DepthMetric(BaseMetric):
         self.pred_field, self.gt_field = pred_field, gt_field
         self.valid_field = valid_field
         self.resize_pred = resize_pred
+        self.per_image_csv = per_image_csv
         self._warn = WarnOnce('DepthMetric')
         self._options_cache = {}
         # Validate the fixed options now rather than at the first sample.
@@ -279,7 +284,41 @@ class DepthMetric(BaseMetric):
             else:
                 out.update({f'{proto}/{k}': v for k, v in values.items()})
         self._log_table(out)
+        if self.per_image_csv:
+            self._write_csv(results)
         return out
+
+    def _per_image(self, rec: dict) -> Dict[str, float]:
+        opts = self._options(rec['protocol'])
+        values = depth_errors_from_sums(
+            rec['sums'], metrics=self.metrics,
+            silog_lambda=opts['silog_lambda'],
+            silog_scale=opts['silog_scale'])
+        if opts['scale_percent']:
+            values = {k: v * 100.0 if k in _PERCENT_KEYS else v
+                      for k, v in values.items()}
+        return values
+
+    def _write_csv(self, results: List[dict]):
+        import csv
+        import os
+        import os.path as osp
+        names = list(self.metrics or DEPTH_METRIC_NAMES)
+        folder = osp.dirname(osp.abspath(self.per_image_csv))
+        os.makedirs(folder, exist_ok=True)
+        with open(self.per_image_csv, 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(['img_path', 'protocol', 'skipped', 'scale',
+                             'shift'] + names)
+            for rec in results:
+                if rec['skipped']:
+                    writer.writerow([rec['img_path'], rec['protocol'], 1, '',
+                                     ''] + [''] * len(names))
+                    continue
+                values = self._per_image(rec)
+                writer.writerow([rec['img_path'], rec['protocol'], 0,
+                                 repr(rec['scale']), repr(rec['shift'])] +
+                                [repr(values[k]) for k in names])
 
     def _reduce(self, proto: str, recs: List[dict]) -> Dict[str, float]:
         opts = self._options(proto)
@@ -295,19 +334,18 @@ class DepthMetric(BaseMetric):
                       f'only counts are reported', logger='current',
                       level=30)
             return values
-        kwargs = dict(metrics=self.metrics, silog_lambda=opts['silog_lambda'],
-                      silog_scale=opts['silog_scale'])
         if opts['reduction'] == 'pooled':
             metrics = depth_errors_from_sums(
-                add_sums(r['sums'] for r in kept), **kwargs)
+                add_sums(r['sums'] for r in kept), metrics=self.metrics,
+                silog_lambda=opts['silog_lambda'],
+                silog_scale=opts['silog_scale'])
+            if opts['scale_percent']:
+                metrics = {k: v * 100.0 if k in _PERCENT_KEYS else v
+                           for k, v in metrics.items()}
         else:
-            per_image = [depth_errors_from_sums(r['sums'], **kwargs)
-                         for r in kept]
+            per_image = [self._per_image(r) for r in kept]
             metrics = {k: float(np.mean([m[k] for m in per_image]))
                        for k in per_image[0]}
-        if opts['scale_percent']:
-            metrics = {k: v * 100.0 if k in _PERCENT_KEYS else v
-                       for k, v in metrics.items()}
         metrics.update(values)
         return metrics
 

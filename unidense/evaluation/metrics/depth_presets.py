@@ -19,6 +19,10 @@ scannet    (1e-3, 10)     none                           least squares
 diode      (0.6, 350)     dataset mask                   least squares
 hypersim   (1e-5, 65)     none (validation)              least squares
 vkitti     (1e-5, 80)     Eigen fractions (validation)   least squares
+megadepth  (0, inf)       none                           JointNet repeated
+                                                         median, disparity
+nyud_mt    (0, 80)        none; pooled RMSE (InvPT)      none (metric)
+synthetic  (1e-3, 20)     none                           least squares
 ========== ============== ============================== ==================
 
 Datasets set the sample meta key ``protocol`` to one of the names in the
@@ -61,6 +65,16 @@ DEPTH_PRESETS = {
         reduction='mean', clip_pred=False, scale_percent=False,
         silog_lambda=1.0, silog_scale=100.0, use_valid_mask=True, crop=None,
         min_depth=0.0, max_depth=float('inf')),
+    # InvPT / TaskPrompter NYUD-MT depth: metric depth, no alignment, RMSE
+    # pooled over every valid pixel of the set (TaskPrompter: 0 < gt < 80).
+    'invpt_nyud': dict(alignment='none', alignment_max_res=None,
+                       reduction='pooled', clip_pred=False,
+                       scale_percent=False, silog_lambda=1.0,
+                       silog_scale=100.0, use_valid_mask=True, crop=None,
+                       min_depth=0.0, max_depth=80.0),
+    # SyntheticScenes (procedural rooms for tests and demos): Marigold-style
+    # affine-invariant evaluation over its (1e-3, 20) m range.
+    'synthetic_scenes': _marigold(min_depth=1e-3, max_depth=20.0),
     # mmsegmentation's VPD/NYU metric: metric depth, no alignment.
     'mmseg_nyu': dict(alignment='none', alignment_max_res=None,
                       reduction='mean', clip_pred=False, scale_percent=False,
@@ -78,6 +92,7 @@ PROTOCOL_TO_PRESET = {
     'eth3d': 'marigold_eth3d', 'scannet': 'marigold_scannet',
     'diode': 'marigold_diode', 'hypersim': 'marigold_hypersim',
     'vkitti': 'marigold_vkitti', 'megadepth': 'jointnet_megadepth',
+    'nyud_mt': 'invpt_nyud', 'synthetic': 'synthetic_scenes',
 }
 
 
