@@ -83,6 +83,11 @@ class DenseDataSample(BaseDataElement):
     (min_depth, max_depth) in metres, ``depth_scale`` (file units per metre),
     ``protocol`` (name of the evaluation preset), ``dataset_name`` and
     ``intrinsics`` (3x3 list, pixels, for the original resolution).
+    Set by particular transforms: ``kb_crop`` (top, left) of KITTI's
+    benchmark crop in the file (``ori_shape`` is then the cropped frame),
+    ``depth_norm_range`` (d_lo, d_hi) metres mapped to -1/+1 by
+    ``NormalizeDepth``, ``valid_sample`` (False when no depth pixel was
+    usable), ``batch_input_shape`` (set by ``DenseDataPreprocessor``).
     """
 
     gt_depth = _pixel_property('gt_depth', 'Ground-truth depth (1, H, W).')
