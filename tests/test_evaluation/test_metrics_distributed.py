@@ -99,7 +99,10 @@ def test_two_process_gloo_matches_single_process():
     assert expected['depth/num_images'] == 4
     assert expected['depth/skipped'] == 1
     with tempfile.TemporaryDirectory() as tmp:
-        mp.spawn(_worker, args=(2, _free_port(), tmp), nprocs=2, join=True)
+        # fork: the workers reuse this process's imports (spawn would
+        # re-import torch in each, several seconds on 2 shared cores).
+        mp.start_processes(_worker, args=(2, _free_port(), tmp), nprocs=2,
+                           join=True, start_method='fork')
         got = [torch.load(os.path.join(tmp, f'rank{r}.pt'),
                           weights_only=False) for r in range(2)]
     for res in got:

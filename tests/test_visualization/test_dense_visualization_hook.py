@@ -84,3 +84,12 @@ def test_dense_local_visualizer_add_datasample(tmp_path):
                                sample, draw_gt=False, out_file=out)
     assert osp.isfile(out)
     assert panel.shape[1] == 2 * 640 + 4  # RGB | pred depth
+
+
+def test_outputs_that_are_not_samples_are_ignored(tmp_path):
+    hook = HOOKS.build(dict(type='DenseVisualizationHook', draw=True,
+                            show_dir=str(tmp_path / 'abs')))
+    runner = _runner(tmp_path)
+    hook.before_test(runner)
+    hook.after_test_iter(runner, 0, {}, [torch.zeros(3)])
+    assert not osp.exists(tmp_path / 'abs')

@@ -60,6 +60,8 @@ class DenseVisualizationHook(Hook):
         self._used_names = set()
 
     def _panel(self, data_batch, index: int, sample):
+        if not (hasattr(sample, 'metainfo') or isinstance(sample, dict)):
+            return None  # not a dense data sample: nothing to draw
         meta = sample.metainfo if hasattr(sample, 'metainfo') else sample
         image = None
         path = meta.get('img_path')
