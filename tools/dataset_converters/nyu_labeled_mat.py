@@ -40,18 +40,27 @@ LABELS13_OF_40 = np.array(
      2, 6, 11, 7, 7, 7, 7, 7, 7, 6, 7, 7, 7, 7, 7, 7, 6, 7], np.uint8)
 
 
+_HDF5_SIGNATURE = b'\x89HDF\r\n\x1a\n'
+
+
+def _is_hdf5(path: str) -> bool:
+    """HDF5 files start with a signature at 0 or at a power-of-two user
+    block offset (MATLAB v7.3 uses 512)."""
+    with open(path, 'rb') as f:
+        head = f.read(4096 + 8)
+    return any(head[o:o + 8] == _HDF5_SIGNATURE
+               for o in (0, 512, 1024, 2048, 4096))
+
+
 class LabeledMat:
     """Random access to frames of the labelled .mat, v5 or v7.3."""
 
     def __init__(self, path: str):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{path!r} not found')
-        import scipy.io as sio
         self._h5 = None
-        try:
-            mat = sio.loadmat(path)
-        except NotImplementedError:
-            # scipy raises this for v7.3 (HDF5) files.
+        if _is_hdf5(path):
+            # MATLAB v7.3 = HDF5 (behind a 512-byte MATLAB user block).
             try:
                 import h5py
             except ImportError as exc:
@@ -59,12 +68,18 @@ class LabeledMat:
                     f'{path!r} is a MATLAB v7.3 (HDF5) file; reading it '
                     f'needs h5py: pip install h5py') from exc
             self._h5 = h5py.File(path, 'r')
+            for key in ('images', 'depths'):
+                if key not in self._h5:
+                    raise KeyError(f'{path!r} has no {key!r}; found '
+                                   f'{sorted(self._h5.keys())}')
             self.images = self._h5['images']
             self.depths = self._h5['depths']
             self.labels = self._h5['labels'] if 'labels' in self._h5 \
                 else None
             self.num = self.images.shape[0]
             return
+        import scipy.io as sio
+        mat = sio.loadmat(path)
         for key in ('images', 'depths'):
             if key not in mat:
                 raise KeyError(f'{path!r} has no {key!r}; found '
