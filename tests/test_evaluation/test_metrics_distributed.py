@@ -75,7 +75,6 @@ def _free_port():
 
 def test_concatenated_rank_results_equal_single_process():
     """Cheap check: what rank 0 computes from the gathered records."""
-    from mmengine.dist import collect_results  # noqa: F401 (same contract)
     samples = _samples()
     for single, split in zip(_metrics(), _metrics()):
         single.process({}, samples)

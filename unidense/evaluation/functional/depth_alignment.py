@@ -1,4 +1,4 @@
-"""Scale (and shift) alignment of affine-invariant depth to metric ground truth.
+"""Scale (and shift) alignment of affine-invariant depth to metric depth.
 
 Pure functions shared by :class:`~unidense.evaluation.DepthMetric` and by the
 depth ensembling of the sampling pipelines. All fits run in float64: the
@@ -63,7 +63,8 @@ def downsample_for_alignment(arrays, max_resolution: Optional[int]):
     factor = max_resolution / max(h, w)
     if factor >= 1:
         return arrays
-    new_h, new_w = max(1, int(round(h * factor))), max(1, int(round(w * factor)))
+    new_h = max(1, int(round(h * factor)))
+    new_w = max(1, int(round(w * factor)))
     # Pixel centres of the small grid mapped back to the big one (nearest).
     rows = np.minimum((np.arange(new_h) + 0.5) * h / new_h, h - 1).astype(int)
     cols = np.minimum((np.arange(new_w) + 0.5) * w / new_w, w - 1).astype(int)
