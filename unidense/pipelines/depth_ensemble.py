@@ -95,6 +95,9 @@ def ensemble_depth(depth: Tensor,
     if reduction not in ('median', 'mean'):
         raise ValueError("ensemble_depth: reduction must be 'median' or "
                          f"'mean', got {reduction!r}")
+    if shift_invariant and not scale_invariant:
+        raise ValueError('ensemble_depth: shift-only invariance is not '
+                         'supported (set scale_invariant=True)')
     if not torch.isfinite(depth).all():
         raise ValueError('ensemble_depth: depth contains NaN or inf')
     e = depth.shape[0]
