@@ -20,6 +20,8 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
+import torch  # noqa: E402
+
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
@@ -36,7 +38,6 @@ def parse_args(argv=None):
 
 def dummy_inputs(model, h, w):
     """Forward arguments for a ``h x w`` image (see module doc)."""
-    import torch
     if hasattr(model, 'dummy_inputs') and callable(model.dummy_inputs):
         return tuple(model.dummy_inputs(h, w))
     p = next(model.parameters())
@@ -53,7 +54,7 @@ def dummy_inputs(model, h, w):
     return (torch.rand(1, 3, h, w, dtype=p.dtype) * 2 - 1, )
 
 
-class _Traceable(__import__("torch").nn.Module):
+class _Traceable(torch.nn.Module):
     """Make diffusers outputs (dataclasses, dicts) traceable tensors."""
 
     def __init__(self, model):
@@ -66,7 +67,6 @@ class _Traceable(__import__("torch").nn.Module):
 
 
 def _flatten(out):
-    import torch
     if torch.is_tensor(out):
         return out
     if hasattr(out, 'sample'):
@@ -80,7 +80,6 @@ def _flatten(out):
 
 def flops_by_child(model, inputs):
     """``(total, {child name: flops})`` from one fvcore trace."""
-    import torch
     from fvcore.nn import FlopCountAnalysis
     wrapped = _Traceable(model).eval()
     with torch.no_grad():

@@ -9,7 +9,8 @@ network) a :class:`~unidense.diffusion.ByteTokenizer` stands in.
 """
 from unidense.registry import TASK_UTILS
 from .byte_tokenizer import ByteTokenizer
-from .pretrained import call_from_pretrained, is_meta_build
+from .pretrained import (PretrainedNotFoundError, call_from_pretrained,
+                         is_meta_build, not_found_message)
 
 
 def _build_tokenizer(cls_name, from_pretrained, subfolder, **kwargs):
@@ -21,8 +22,15 @@ def _build_tokenizer(cls_name, from_pretrained, subfolder, **kwargs):
                          'required; use ByteTokenizer for tiny configs')
     import transformers
     cls = getattr(transformers, cls_name)
-    return call_from_pretrained(cls.from_pretrained, from_pretrained,
-                                subfolder, **kwargs)
+    tok = call_from_pretrained(cls.from_pretrained, from_pretrained,
+                               subfolder, **kwargs)
+    # transformers 5 returns an empty-vocabulary tokenizer instead of
+    # failing when the vocabulary files are missing; refuse it.
+    if len(tok) < 1000:
+        raise PretrainedNotFoundError(not_found_message(
+            from_pretrained, subfolder) + f' ({cls_name}: no vocabulary '
+            f'files found, got a {len(tok)}-token vocabulary)')
+    return tok
 
 
 @TASK_UTILS.register_module(name='CLIPTokenizer')
