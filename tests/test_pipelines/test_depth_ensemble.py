@@ -42,6 +42,18 @@ class TestEnsembleDepth(unittest.TestCase):
         out, _ = ensemble_depth(members, max_iter=50, tol=1e-6)
         self.assertLess((out - d).abs().max().item(), 1e-3)
 
+    def test_works_without_grad_mode(self):
+        d = _depth()
+        members = d.repeat(3, 1, 1, 1) * SCALES[:3] + SHIFTS[:3]
+        with torch.no_grad():
+            out, _ = ensemble_depth(members)
+        self.assertLess((out - d).abs().max().item(), 1e-3)
+        with torch.inference_mode():
+            members = d.repeat(3, 1, 1, 1) * SCALES[:3] + SHIFTS[:3]
+            out, _ = ensemble_depth(members)
+        self.assertLess((out - d).abs().max().item(), 1e-3)
+        self.assertFalse(out.requires_grad)
+
     def test_scale_only(self):
         d = _depth() + 0.5  # positive, min not 0
         members = d.repeat(5, 1, 1, 1) * SCALES

@@ -9,7 +9,8 @@ members by median (default) or mean and renormalises to [0, 1].
 
 The optimisation (scipy BFGS, analytic gradients from torch in float64) runs
 on a copy shrunk to ``max_res`` on the longer edge; the resulting scales and
-shifts are applied at full resolution.
+shifts are applied at full resolution. It works under ``torch.no_grad()`` and
+``torch.inference_mode()`` (the fit enables autograd for itself only).
 """
 from typing import Optional, Tuple
 
@@ -114,20 +115,26 @@ def ensemble_depth(depth: Tensor,
             factor = max_res / max(depth.shape[-2:])
             small = F.interpolate(depth, scale_factor=factor,
                                   mode='nearest-exact')
-        small = small.cpu()
-        pairs = torch.triu_indices(e, e, offset=1)
+        # Estimators call this under no_grad / inference_mode; the fit
+        # needs autograd on a normal (non-inference) tensor of its own.
+        with torch.inference_mode(False):
+            small = small.detach().cpu().clone()
+            pairs = torch.triu_indices(e, e, offset=1)
 
         def cost(x: np.ndarray):
-            params = torch.from_numpy(x).requires_grad_(True)
-            aligned = _align(small, params, scale_invariant, shift_invariant)
-            diff = aligned[pairs[0]] - aligned[pairs[1]]
-            err = (diff.pow(2).flatten(1).mean(1) + _SQRT_EPS).sqrt().sum()
-            pred = _reduce(aligned, reduction)
-            near = (0.0 - pred.min()).abs()
-            far = (1.0 - pred.max()).abs()
-            reg = near + far if shift_invariant else far
-            err = err + regularizer_strength * reg
-            err.backward()
+            with torch.inference_mode(False), torch.enable_grad():
+                params = torch.from_numpy(x).requires_grad_(True)
+                aligned = _align(small, params, scale_invariant,
+                                 shift_invariant)
+                diff = aligned[pairs[0]] - aligned[pairs[1]]
+                err = (diff.pow(2).flatten(1).mean(1) +
+                       _SQRT_EPS).sqrt().sum()
+                pred = _reduce(aligned, reduction)
+                near = (0.0 - pred.min()).abs()
+                far = (1.0 - pred.max()).abs()
+                reg = near + far if shift_invariant else far
+                err = err + regularizer_strength * reg
+                err.backward()
             return err.item(), params.grad.numpy().copy()
 
         x0 = _initial_params(small, scale_invariant, shift_invariant)
