@@ -159,3 +159,39 @@ def test_angular_error_and_histogram_median():
     assert histogram_median(bins, counts) == pytest.approx(2.5, abs=0.01)
     assert histogram_median(*angle_histogram(errs[:3])) == pytest.approx(
         2.0, abs=0.01)
+
+
+def test_downsample_grid_matches_torch_nearest():
+    from unidense.evaluation.functional import downsample_for_alignment
+    x = np.random.default_rng(0).random((63, 95))
+    f = 40 / 95
+    both = torch.nn.Upsample(scale_factor=f, mode='nearest')(
+        torch.from_numpy(x)[None, None])[0, 0].numpy()
+    np.testing.assert_array_equal(downsample_for_alignment([x], 40)[0], both)
+    # Marigold's code hands a (1, H, W) tensor to nn.Upsample, which then
+    # resamples the last axis only; 'width' reproduces that grid.
+    width = torch.nn.Upsample(scale_factor=f, mode='nearest')(
+        torch.from_numpy(x)[None])[0].numpy()
+    np.testing.assert_array_equal(
+        downsample_for_alignment([x], 40, axes='width')[0], width)
+    assert width.shape == (63, 40)
+    with pytest.raises(ValueError, match='axes'):
+        downsample_for_alignment([x], 40, axes='height')
+
+
+def test_eth3d_preset_fits_on_marigold_grid():
+    from unidense.evaluation import DepthMetric
+    rng = np.random.default_rng(3)
+    gt = rng.uniform(1, 20, (40, 60))
+    pred = gt * 0.1 + rng.normal(0, 0.2, gt.shape)
+    # 1024 px is above this size: keep the preset, shrink the resolution.
+    m = DepthMetric(preset='marigold_eth3d', alignment_max_res=16)
+    m.process({}, [dict(pred_depth=dict(data=torch.from_numpy(pred)[None]),
+                        gt_depth=dict(data=torch.from_numpy(gt)[None]),
+                        img_path='e.png')])
+    cols = np.floor(np.arange(int(60 * 16 / 60)) / (16 / 60)).astype(int)
+    p, g = pred[:, cols].ravel(), gt[:, cols].ravel()
+    ref = np.linalg.lstsq(np.stack([p, np.ones_like(p)], 1), g,
+                          rcond=None)[0]
+    assert m.results[0]['scale'] == pytest.approx(ref[0], rel=1e-9)
+    assert m.results[0]['shift'] == pytest.approx(ref[1], rel=1e-9)

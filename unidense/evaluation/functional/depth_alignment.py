@@ -53,21 +53,40 @@ def _like_pred(aligned: np.ndarray, pred):
     return aligned
 
 
-def downsample_for_alignment(arrays, max_resolution: Optional[int]):
+def downsample_for_alignment(arrays, max_resolution: Optional[int],
+                             axes: str = 'both'):
     """Nearest-neighbour downsample ``arrays`` (same (..., H, W) shape) so the
     longer side is at most ``max_resolution``; Marigold fits ETH3D's
-    6048x4032 maps at 1024 px this way. ``None`` returns them unchanged."""
+    6048x4032 maps at 1024 px this way. ``None`` returns them unchanged.
+
+    The grid is the one of ``torch.nn.Upsample(scale_factor=f,
+    mode='nearest')`` with ``f = max_resolution / max(H, W)`` (output size
+    ``floor(H f)``, source index ``floor(i / f)``).
+
+    Args:
+        axes: 'both' resamples rows and columns. 'width' resamples only the
+            columns, which is what Marigold's evaluation code actually does
+            (it hands a (1, H, W) tensor to ``nn.Upsample``, which treats it
+            as 1-D data); the ETH3D preset uses it to reproduce the
+            published numbers exactly.
+    """
+    if axes not in ('both', 'width'):
+        raise ValueError(f"downsample_for_alignment: axes must be 'both' or "
+                         f"'width', got {axes!r}")
     if max_resolution is None:
         return arrays
     h, w = arrays[0].shape[-2:]
     factor = max_resolution / max(h, w)
     if factor >= 1:
         return arrays
-    new_h = max(1, int(round(h * factor)))
-    new_w = max(1, int(round(w * factor)))
-    # Pixel centres of the small grid mapped back to the big one (nearest).
-    rows = np.minimum((np.arange(new_h) + 0.5) * h / new_h, h - 1).astype(int)
-    cols = np.minimum((np.arange(new_w) + 0.5) * w / new_w, w - 1).astype(int)
+
+    def grid(n):
+        size = max(1, int(np.floor(n * factor)))
+        return np.minimum(np.floor(np.arange(size) / factor), n - 1).astype(
+            int)
+
+    rows = grid(h) if axes == 'both' else np.arange(h)
+    cols = grid(w)
     return [a[..., rows[:, None], cols[None, :]] for a in arrays]
 
 
@@ -95,7 +114,8 @@ def _need_pixels(m: np.ndarray, fn: str, minimum: int = 2):
 
 
 def align_depth_least_squares(pred, gt, mask=None,
-                              max_resolution: Optional[int] = None):
+                              max_resolution: Optional[int] = None,
+                              downsample: str = 'both'):
     """Least-squares scale and shift in depth space (Marigold protocol).
 
     Solves ``min_{s,t} sum_mask (s * pred + t - gt)^2``.
@@ -108,13 +128,17 @@ def align_depth_least_squares(pred, gt, mask=None,
         max_resolution: fit on a nearest-downsampled copy whose longer side
             is at most this (e.g. 1024 for ETH3D); the returned map is
             always full size.
+        downsample: 'both' or 'width' (Marigold's code), see
+            :func:`downsample_for_alignment`. Also accepted by the other
+            alignment functions.
 
     Returns:
         (aligned, scale, shift) with ``aligned = scale * pred + shift``.
     """
     fn = 'align_depth_least_squares'
     p, g, m = _check(pred, gt, mask, fn)
-    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution)
+    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution,
+                                          downsample)
     _need_pixels(ms, fn)
     scale, shift = _fit_scale_shift(ps[ms], gs[ms])
     return _like_pred(p * scale + shift, pred), scale, shift
@@ -122,7 +146,8 @@ def align_depth_least_squares(pred, gt, mask=None,
 
 def align_depth_least_squares_disparity(pred, gt, mask=None,
                                         max_resolution: Optional[int] = None,
-                                        min_disparity: float = 1e-3):
+                                        min_disparity: float = 1e-3,
+                                        downsample: str = 'both'):
     """Least-squares scale and shift in inverse-depth (disparity) space.
 
     For models whose output is an affine-invariant *disparity* (larger =
@@ -139,7 +164,8 @@ def align_depth_least_squares_disparity(pred, gt, mask=None,
     m = m & (g > 0) & (p > 0)
     g_disp = np.zeros_like(g)
     g_disp[g > 0] = 1.0 / g[g > 0]
-    ps, gs, ms = downsample_for_alignment([p, g_disp, m], max_resolution)
+    ps, gs, ms = downsample_for_alignment([p, g_disp, m], max_resolution,
+                                          downsample)
     _need_pixels(ms, fn)
     scale, shift = _fit_scale_shift(ps[ms], gs[ms])
     disp = np.maximum(p * scale + shift, min_disparity)
@@ -147,7 +173,8 @@ def align_depth_least_squares_disparity(pred, gt, mask=None,
 
 
 def align_depth_median_scale(pred, gt, mask=None,
-                             max_resolution: Optional[int] = None):
+                             max_resolution: Optional[int] = None,
+                             downsample: str = 'both'):
     """Scale-only alignment: ``s = median(gt) / median(pred)``, no shift.
 
     The protocol of scale-invariant (not shift-invariant) methods. Pixels
@@ -159,7 +186,8 @@ def align_depth_median_scale(pred, gt, mask=None,
     fn = 'align_depth_median_scale'
     p, g, m = _check(pred, gt, mask, fn)
     m = m & (g > 0) & (p > 0)
-    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution)
+    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution,
+                                          downsample)
     _need_pixels(ms, fn, minimum=1)
     scale = float(np.median(gs[ms]) / np.median(ps[ms]))
     return _like_pred(p * scale, pred), scale, 0.0
@@ -171,7 +199,8 @@ def align_depth_repeated_median(pred, gt, mask=None,
                                 num_samples: int = 1000,
                                 space: str = 'disparity',
                                 seed: int = 0,
-                                min_disparity: float = 1e-3):
+                                min_disparity: float = 1e-3,
+                                downsample: str = 'both'):
     """JointNet's alignment: median of repeated least-squares fits.
 
     JointNet (ICLR 2024, Sec. 5.2) aligns disparity-like estimates to the
@@ -205,7 +234,8 @@ def align_depth_repeated_median(pred, gt, mask=None,
                          f'got {num_fits}, {num_samples}')
     p, g, m = _check(pred, gt, mask, fn)
     m = m & (g > 0) & (p > 0)
-    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution)
+    ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution,
+                                          downsample)
     _need_pixels(ms, fn)
     pv, gv = ps[ms], gs[ms]
     if space == 'disparity':

@@ -24,7 +24,8 @@ _PERCENT_KEYS = ('abs_rel', 'delta1', 'delta2', 'delta3')
 
 # Options used when neither a preset nor an argument sets them: metric depth
 # (no alignment), every pixel with gt > 0, mmsegmentation's SILog.
-_DEFAULTS = dict(alignment='none', alignment_max_res=None, min_depth=None,
+_DEFAULTS = dict(alignment='none', alignment_max_res=None,
+                 alignment_downsample='both', min_depth=None,
                  max_depth=None, crop=None, reduction='mean', clip_pred=False,
                  scale_percent=False, silog_lambda=0.5, silog_scale=1.0,
                  use_valid_mask=True)
@@ -63,6 +64,8 @@ class DepthMetric(BaseMetric):
             'median_scale' | 'repeated_median' (JointNet).
         alignment_max_res: fit the alignment on a nearest-downsampled copy
             with this longer side.
+        alignment_downsample: 'both' axes, or 'width' only as Marigold's
+            evaluation code does (ETH3D preset).
         alignment_kwargs: extra arguments of the alignment function, e.g.
             ``dict(num_fits=20, num_samples=1000, space='disparity')``.
         min_depth, max_depth: valid ground-truth range in metres.
@@ -94,6 +97,7 @@ class DepthMetric(BaseMetric):
                  protocol: Optional[str] = None,
                  alignment: Optional[str] = None,
                  alignment_max_res: Optional[int] = None,
+                 alignment_downsample: Optional[str] = None,
                  alignment_kwargs: Optional[dict] = None,
                  min_depth: Optional[float] = None,
                  max_depth: Optional[float] = None,
@@ -127,6 +131,7 @@ class DepthMetric(BaseMetric):
         self.overrides = {
             k: v for k, v in dict(
                 alignment=alignment, alignment_max_res=alignment_max_res,
+                alignment_downsample=alignment_downsample,
                 min_depth=min_depth, max_depth=max_depth, crop=crop,
                 reduction=reduction, clip_pred=clip_pred,
                 scale_percent=scale_percent, silog_lambda=silog_lambda,
@@ -269,6 +274,7 @@ class DepthMetric(BaseMetric):
                   median_scale=align_depth_median_scale,
                   repeated_median=align_depth_repeated_median)[method]
         return fn(pred, gt, mask, max_resolution=opts['alignment_max_res'],
+                  downsample=opts['alignment_downsample'],
                   **self.alignment_kwargs)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:

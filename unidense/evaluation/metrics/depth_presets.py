@@ -14,7 +14,8 @@ nyu        (1e-3, 10)     Eigen rows 45:471 cols 41:601  least squares
 kitti      (1e-5, 80)     Eigen fractions (KB crop       least squares
                           done by the dataset)
 eth3d      (1e-5, inf)    none                           least squares at
-                                                         1024 px
+                                                         1024 px (width
+                                                         only, as Marigold)
 scannet    (1e-3, 10)     none                           least squares
 diode      (0.6, 350)     dataset mask                   least squares
 hypersim   (1e-5, 65)     none (validation)              least squares
@@ -50,8 +51,11 @@ DEPTH_PRESETS = {
                                 crop='eigen_kitti'),
     'marigold_kitti_garg': _marigold(min_depth=1e-5, max_depth=80.0,
                                      crop='garg_kitti'),
+    # Marigold's code downsamples only the width for the ETH3D fit (it
+    # passes a (1, H, W) tensor to nn.Upsample); kept to match its numbers.
     'marigold_eth3d': _marigold(min_depth=1e-5, max_depth=float('inf'),
-                                alignment_max_res=1024),
+                                alignment_max_res=1024,
+                                alignment_downsample='width'),
     'marigold_scannet': _marigold(min_depth=1e-3, max_depth=10.0),
     'marigold_diode': _marigold(min_depth=0.6, max_depth=350.0),
     'marigold_hypersim': _marigold(min_depth=1e-5, max_depth=65.0),
