@@ -223,3 +223,31 @@ def test_dataset_protocol_names_have_presets():
                   'synthetic'):
         assert get_depth_preset(proto)['reduction'] in ('mean', 'pooled')
     assert get_depth_preset('nyud_mt')['alignment'] == 'none'
+
+
+KITTI_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'shared',
+                     'data', 'realdata', 'kitti', 'depth')
+
+
+def test_real_kitti_semi_dense_with_kb_and_eigen_crop():
+    path = osp.join(KITTI_DIR, '0000000005.png')
+    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    assert raw is not None and raw.dtype == np.uint16, path
+    depth = raw.astype(np.float64) / 256.0
+    # KB crop (done by the dataset in unidense): bottom 352 rows, centred
+    # 1216 columns.
+    h, w = depth.shape
+    top, left = h - 352, (w - 1216) // 2
+    gt = torch.from_numpy(depth[top:, left:left + 1216].copy())[None]
+    pred = (gt - 1.5) / 20.0
+    m = DepthMetric(preset='marigold_kitti')
+    res = _run(m, [_sample(pred, gt, img_path=path)])
+    assert res['abs_rel'] / 100 < 1e-6 and res['delta1'] == 100.0
+    g = gt[0].numpy()
+    in_crop = np.zeros_like(g, dtype=bool)
+    in_crop[int(0.3324324 * 352):int(0.91351351 * 352),
+            int(0.0359477 * 1216):int(0.96405229 * 1216)] = True
+    expected = int(((g > 1e-5) & (g < 80) & in_crop).sum())
+    # semi-dense: zeros are invalid, far points and the crop border drop out
+    assert 0 < expected < 0.3 * g.size
+    assert m.results[0]['sums']['count'] == expected
