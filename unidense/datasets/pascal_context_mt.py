@@ -23,7 +23,8 @@ class PascalContextMTDataset(BaseDenseDataset):
         PASCAL_MT/sal_distill/<id>.png             0..255, binarised at 0.5
         PASCAL_MT/normals_distill/<id>.png         n = 2 v / 255 - 1
 
-    Human parts come as PNGs (convert the official ``.mat`` files once); an
+    Human parts come as PNGs (convert the official ``.mat`` files once with
+    ``tools/dataset_converters/pascal_human_parts.py``); an
     image without a parts file gets an all-ignore (255) parsing map, since
     only images with people carry part labels. ``tasks`` selects which
     files are listed. Size 512x512 by padding. Protocol ``'pascal_mt'``.
