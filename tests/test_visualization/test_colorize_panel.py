@@ -69,3 +69,25 @@ def test_make_panel_and_png(tmp_path):
         make_panel([a], ['x', 'y'])
     with pytest.raises(ValueError, match='uint8'):
         make_panel([a.astype(np.float32)])
+
+
+def test_dense_sample_columns_fields_and_order():
+    from unidense.structures import DenseDataSample
+    from unidense.visualization import dense_sample_columns
+    s = DenseDataSample()
+    s.gt_depth = torch.tensor([[[1.0, 0.0]]])
+    s.gt_depth_valid = torch.tensor([[[True, False]]])
+    s.gt_depth_norm = torch.tensor([[[-1.0, 1.0]]])
+    s.pred_depth = torch.tensor([[[0.2, 0.4]]])
+    s.gt_sem_seg = torch.tensor([[[0, 255]]])
+    s.pred_saliency = torch.tensor([[[0.0, 1.0]]])
+    images, titles = dense_sample_columns(s.to_dict(), np.zeros((1, 2, 3)))
+    assert titles == ['RGB', 'gt depth', 'pred depth', 'gt depth_norm',
+                      'gt sem_seg', 'pred saliency']
+    lut = _lut('Spectral')
+    np.testing.assert_array_equal(images[1][0, 1], 0)  # invalid gt: black
+    np.testing.assert_array_equal(images[3][0], [lut[0], lut[255]])
+    np.testing.assert_array_equal(images[5][0], [[0, 0, 0],
+                                                 [255, 255, 255]])
+    _, titles = dense_sample_columns(s, None, draw_gt=False)
+    assert titles == ['pred depth', 'pred saliency']

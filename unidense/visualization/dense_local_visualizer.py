@@ -12,7 +12,8 @@ from .panel import make_panel, write_png
 __all__ = ['DenseLocalVisualizer', 'dense_sample_columns', 'to_rgb_uint8']
 
 # (field suffix, kind) in panel order; for each, gt_* then pred_* is drawn.
-_FIELDS = (('depth', 'depth'), ('normal', 'normal'), ('sem_seg', 'labels'),
+_FIELDS = (('depth', 'depth'), ('depth_norm', 'depth_norm'),
+           ('normal', 'normal'), ('sem_seg', 'labels'),
            ('parsing', 'labels'), ('saliency', 'saliency'))
 
 
@@ -68,8 +69,9 @@ def dense_sample_columns(data_sample, image=None, draw_gt: bool = True,
         image: the RGB image (first column) or ``None``.
 
     Returns:
-        (images, titles): 'RGB', then 'gt depth', 'pred depth', 'gt normal',
-        ... for each field present. Depth maps get their own 2-98 % range
+        (images, titles): 'RGB', then 'gt depth', 'pred depth',
+        'gt depth_norm' (fixed [-1, 1] range), 'gt normal', ... for each
+        field present. Depth maps get their own 2-98 % range
         (predictions may be affine-invariant); the ground-truth valid mask
         blacks out invalid ground truth.
     """
@@ -91,6 +93,11 @@ def dense_sample_columns(data_sample, image=None, draw_gt: bool = True,
                 if mask is not None:
                     mask = mask.astype(bool) & (data > 0)
                 img = colorize_depth(data, mask=mask, cmap=depth_cmap)
+            elif kind == 'depth_norm':
+                # The diffusion target in [-1, 1]: a fixed range shows what
+                # the normalisation did.
+                img = colorize_depth(data, mask=np.isfinite(data), vmin=-1.0,
+                                     vmax=1.0, cmap=depth_cmap)
             elif kind == 'normal':
                 img = colorize_normal(data)
             elif kind == 'labels':
