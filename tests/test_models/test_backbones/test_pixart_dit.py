@@ -8,12 +8,21 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from unidense.diffusion import meta_device_build
 from unidense.models.backbones import PixArtDiT, PixArtState
 from unidense.registry import MODELS
 
-CFG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
-                   '_base_', 'models')
+REPO = osp.join(osp.dirname(__file__), '..', '..', '..')
+CFG_DIR = osp.join(REPO, 'configs', '_base_', 'models')
+
+
+def _count_params_tool():
+    """tools/analysis_tools/count_params.py as a module (not a package)."""
+    import importlib.util
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'count_params.py')
+    spec = importlib.util.spec_from_file_location('count_params_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _inputs(dit, batch=2, size=8, text_len=6, seed=0):
@@ -203,11 +212,13 @@ class TestPixArtFullSize(unittest.TestCase):
         cfg = Config.fromfile(osp.join(CFG_DIR, 'pixart_xl_2_512.py'))
         self.assertEqual(cfg.model.transformer.from_pretrained,
                          'PixArt-alpha/PixArt-XL-2-512x512')
-        with meta_device_build():
-            dit = MODELS.build(cfg.model)
+        # the code path of `count_params.py CONFIG --device meta`
+        tool = _count_params_tool()
+        dit = tool.build_model(cfg.model, device='meta')
         params = list(dit.parameters())
         self.assertTrue(all(p.device.type == 'meta' for p in params))
-        total = sum(p.numel() for p in params)
+        total, trainable, frozen = tool.count_parameters(dit)
+        self.assertEqual((trainable, frozen), (0, total))
         block = sum(p.numel() for p in dit.blocks[0].parameters())
         self.assertEqual(dit.num_blocks, 28)
         self.assertEqual(dit.hidden_size, 1152)
