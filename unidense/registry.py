@@ -168,10 +168,22 @@ def registered_components():
     return {k: sorted(v) for k, v in sorted(kinds.items())}
 
 
+# Kinds always listed (even when empty), in this order; others follow.
+MAIN_KINDS = ('backbone', 'fusion', 'neck', 'head', 'estimator', 'loss',
+              'dataset', 'transform', 'metric', 'hook', 'loop')
+
+
+def format_components(components):
+    """Text listing of ``registered_components()``: main kinds first."""
+    lines = []
+    order = list(MAIN_KINDS) + [k for k in components if k not in MAIN_KINDS]
+    for kind in order:
+        names = components.get(kind, [])
+        lines.append(f'{kind} ({len(names)}):')
+        lines.extend(f'  {name}' for name in names)
+    return '\n'.join(lines)
+
+
 def main():
-    components = registered_components()
-    for kind, names in components.items():
-        print(f'{kind} ({len(names)}):')
-        for name in names:
-            print(f'  {name}')
+    print(format_components(registered_components()))
 
