@@ -135,7 +135,7 @@ def test_presets_are_complete_and_buildable():
         preset = DEPTH_PRESETS[f'marigold_{name}']
         assert preset['alignment'] == 'least_squares'
         assert preset['reduction'] == 'mean'
-        DepthMetric(preset=name)
+        assert DepthMetric(preset=name).preset == f'marigold_{name}'
     assert DEPTH_PRESETS['marigold_nyu']['crop'] == 'eigen_nyu'
     assert DEPTH_PRESETS['marigold_eth3d']['alignment_max_res'] == 1024
     assert DEPTH_PRESETS['marigold_diode']['min_depth'] == 0.6

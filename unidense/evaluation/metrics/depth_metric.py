@@ -127,6 +127,8 @@ class DepthMetric(BaseMetric):
             preset = protocol
         if preset is not None:
             get_depth_preset(preset)  # fail at build time on a typo
+            # 'nyu' and 'marigold_nyu' are one protocol; report the preset.
+            preset = PROTOCOL_TO_PRESET.get(preset, preset)
         self.preset = preset
         self.overrides = {
             k: v for k, v in dict(
