@@ -1,4 +1,4 @@
-"""Transforms: loading formats, geometry bookkeeping, normalisation, packing."""
+"""Transforms: loading formats, geometry bookkeeping, normalisation."""
 import warnings
 
 import cv2
@@ -33,7 +33,7 @@ def _write_rgb(path, img):
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
-# -- loading -------------------------------------------------------------------
+# -- loading ------------------------------------------------------------------
 def test_load_image_rgb_order_and_shapes(tmp_path):
     img = np.zeros((6, 8, 3), np.uint8)
     img[..., 0] = 200  # red
@@ -134,7 +134,7 @@ def test_load_depth_mask_and_normals_and_labels(tmp_path):
     assert r['gt_saliency'].tolist() == [[0, 0, 1]]
 
 
-# -- geometry --------------------------------------------------------------------
+# -- geometry -----------------------------------------------------------------
 def test_resize_keep_ratio_and_nearest_maps():
     r = Resize(scale=(28, 20), keep_ratio=True)(_results(10, 14))
     assert r['img'].shape == (20, 28, 3) and r['gt_depth'].shape == (20, 28)
@@ -265,7 +265,7 @@ def test_photometric_changes_only_image():
     assert changed
 
 
-# -- depth normalisation -----------------------------------------------------------
+# -- depth normalisation ------------------------------------------------------
 def test_normalize_depth_quantiles_and_invalid():
     depth = np.linspace(1, 100, 100, dtype=np.float32).reshape(10, 10)
     valid = np.ones_like(depth, bool)
@@ -301,7 +301,7 @@ def test_normalize_depth_bad_input_never_nan():
     assert out['gt_depth_valid'].sum() == 2
 
 
-# -- packing -------------------------------------------------------------------------
+# -- packing ------------------------------------------------------------------
 def test_pack_dense_inputs_types_and_meta():
     r = _results(6, 8)
     r.update(caption='a room', protocol='nyu', padding=(0, 1, 0, 2),

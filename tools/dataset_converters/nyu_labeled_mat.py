@@ -80,10 +80,10 @@ class LabeledMat:
             return
         import scipy.io as sio
         mat = sio.loadmat(path)
+        found = sorted(k for k in mat if not k.startswith('__'))
         for key in ('images', 'depths'):
             if key not in mat:
-                raise KeyError(f'{path!r} has no {key!r}; found '
-                               f'{sorted(k for k in mat if not k.startswith("__"))}')
+                raise KeyError(f'{path!r} has no {key!r}; found {found}')
         self.images, self.depths = mat['images'], mat['depths']
         self.labels = mat.get('labels')
         self.num = self.images.shape[-1]

@@ -86,8 +86,8 @@ class ImageCaptionDataset(BaseDenseDataset):
     def load_data_list(self) -> List[dict]:
         if self.ann_file and self.ann_file.endswith('.jsonl'):
             if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(f'ImageCaptionDataset: {self.ann_file!r}'
-                                        f' not found')
+                raise FileNotFoundError(f'ImageCaptionDataset: '
+                                        f'{self.ann_file!r} not found')
             infos = []
             with open(self.ann_file) as f:
                 for lineno, line in enumerate(f, 1):

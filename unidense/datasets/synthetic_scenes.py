@@ -136,7 +136,7 @@ class SyntheticScenes(BaseDataset):
         info.update(self.render(info['scene_idx']))
         return info
 
-    # -- scene sampling ------------------------------------------------------
+    # -- scene sampling -------------------------------------------------------
     def sample_scene(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, int(index)])
         cam_h = rng.uniform(1.2, 1.7)
@@ -186,7 +186,7 @@ class SyntheticScenes(BaseDataset):
         text = ', '.join(parts[:-1]) + ' and ' + parts[-1]
         return 'a room with ' + text
 
-    # -- rendering -------------------------------------------------------------
+    # -- rendering ------------------------------------------------------------
     def render(self, index: int) -> dict:
         scene = self.sample_scene(index)
         h, w = self.img_size

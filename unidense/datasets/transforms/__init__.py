@@ -1,4 +1,4 @@
-"""Data transforms (the TRANSFORMS registry lists this package in ``locations``)."""
+"""Data transforms (TRANSFORMS lists this package in ``locations``)."""
 from .base_transform import BaseTransform
 from .formatting import PackDenseInputs
 from .kb_crop import KBCrop

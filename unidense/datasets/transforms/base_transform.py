@@ -1,4 +1,4 @@
-"""The base class of unidense transforms (mmcv's ``BaseTransform`` without mmcv)."""
+"""Base class of unidense transforms (mmcv's ``BaseTransform``, no mmcv)."""
 from typing import Optional
 
 

@@ -1,5 +1,5 @@
 """Resize and RandomResize: image bilinear, dense ground truth nearest."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
