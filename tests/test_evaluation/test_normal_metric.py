@@ -85,3 +85,21 @@ def test_resize_pred_option():
                         gt_normal=dict(data=gt), img_path='r.png')])
     res = m.compute_metrics(m.results)
     assert res['mean'] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_pooled_median_matches_exact_median_on_many_pixels():
+    from unidense.evaluation.functional import angular_error_deg
+    rng = np.random.default_rng(0)
+    samples, errs = [], []
+    for size in (40, 57):
+        gt = rng.normal(size=(3, size, size))
+        pred = gt + rng.normal(scale=0.4, size=gt.shape)
+        samples.append(dict(pred_normal=dict(data=torch.from_numpy(pred)),
+                            gt_normal=dict(data=torch.from_numpy(gt)),
+                            img_path=f'{size}.png'))
+        errs.append(angular_error_deg(pred, gt).ravel())
+    errs = np.concatenate(errs)
+    res = _run(NormalMetric(), samples)
+    assert res['median'] == pytest.approx(np.median(errs), abs=0.006)
+    assert res['mean'] == pytest.approx(errs.mean(), rel=1e-12)
+    assert res['a11.25'] == pytest.approx(100 * np.mean(errs < 11.25))

@@ -54,23 +54,26 @@ def angle_histogram(errors: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Sparse histogram of angles in :data:`HIST_BIN_DEG` bins.
 
     Returns:
-        (bin_indices int32, counts int64), only non-empty bins.
+        (bin_indices uint16, counts int32), only non-empty bins: at most
+        18000 bins of 6 bytes per image, so a NYU-size test set stays a few
+        tens of MB when gathered from the ranks.
     """
     idx = np.clip((np.asarray(errors) / HIST_BIN_DEG).astype(np.int64), 0,
                   HIST_NUM_BINS - 1)
     bins, counts = np.unique(idx, return_counts=True)
-    return bins.astype(np.int32), counts.astype(np.int64)
+    return bins.astype(np.uint16), counts.astype(np.int32)
 
 
 def histogram_median(bins: np.ndarray, counts: np.ndarray) -> float:
     """Median angle of a (merged) histogram: the centre of the bin holding
     the middle element (the mean of the two middle bins for an even count).
     """
-    total = int(counts.sum())
+    total = int(np.sum(counts, dtype=np.int64))
     if total == 0:
         raise ValueError('histogram_median: empty histogram')
-    order = np.argsort(bins)
-    bins, cum = bins[order], np.cumsum(counts[order])
+    order = np.argsort(bins, kind='stable')
+    bins = bins[order].astype(np.int64)
+    cum = np.cumsum(counts[order].astype(np.int64))
     lo = bins[np.searchsorted(cum, (total - 1) // 2 + 1)]
     hi = bins[np.searchsorted(cum, total // 2 + 1)]
     return float((lo + hi) / 2.0 + 0.5) * HIST_BIN_DEG
