@@ -87,6 +87,7 @@ class SyntheticScenes(BaseDataset):
         seed: mixed with the index to seed each scene.
         max_objects: upper bound on objects per scene (>= 1).
         fov_deg: horizontal field of view.
+        protocol: the ``protocol`` meta key (evaluation preset name).
         pipeline: transform configs or callables (unidense TRANSFORMS).
     """
 
@@ -98,7 +99,7 @@ class SyntheticScenes(BaseDataset):
     def __init__(self, num_samples: int = 1000,
                  img_size: Union[int, Sequence[int]] = 64, seed: int = 0,
                  max_objects: int = 3, fov_deg: float = 60.0,
-                 pipeline=(), **kwargs):
+                 protocol: str = 'synthetic', pipeline=(), **kwargs):
         if num_samples < 1:
             raise ValueError(f'SyntheticScenes: num_samples must be >= 1, '
                              f'got {num_samples}')
@@ -113,6 +114,7 @@ class SyntheticScenes(BaseDataset):
         self.seed = int(seed)
         self.max_objects = int(max_objects)
         self.fov_deg = float(fov_deg)
+        self.protocol = protocol
         h, w = self.img_size
         f = (w / 2) / np.tan(np.deg2rad(self.fov_deg) / 2)
         self.intrinsics = [[f, 0.0, (w - 1) / 2], [0.0, f, (h - 1) / 2],
@@ -282,7 +284,7 @@ class SyntheticScenes(BaseDataset):
             intrinsics=[row[:] for row in self.intrinsics],
             ori_shape=(h, w), img_shape=(h, w),
             depth_range=(1e-3, 20.0), depth_scale=1.0,
-            protocol='synthetic',
+            protocol=self.protocol,
             dataset_name=self.metainfo['dataset_name'],
             scene=dict(kinds=[o['kind'] for o in scene['objects']],
                        colors=[o['color'] for o in scene['objects']]))
