@@ -38,7 +38,7 @@ val_dataloader = dict(
                  seed=1000, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# Exact metric depth, affine-invariant evaluation (least squares).
-val_evaluator = dict(type='DepthMetric', alignment='least_squares',
-                     min_depth=1e-3, max_depth=20.0)
+# Exact metric depth; protocol 'synthetic' -> preset 'synthetic_scenes'
+# (least squares, valid (1e-3, 20) m).
+val_evaluator = dict(type='DepthMetric', protocol='auto')
 test_evaluator = val_evaluator
