@@ -252,7 +252,7 @@ def restore_to_input_size(pred: Tensor, size: Sequence[int],
 
 
 def depth_to_unit_range(decoded: Tensor) -> Tensor:
-    """Map a decoded depth (B, 1 or 3, H, W) in [-1, 1] to (B, 1, H, W) in [0, 1].
+    """Decoded depth (B, 1 or 3, H, W) in [-1, 1] -> (B, 1, H, W) in [0, 1].
 
     Three channels (a raw VAE decode) are averaged first, as in Marigold;
     values are clipped to [-1, 1] then mapped by (x + 1) / 2 (0 = near).

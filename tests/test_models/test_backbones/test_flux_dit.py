@@ -174,6 +174,33 @@ class TestFluxDiT(unittest.TestCase):
             expect = head.proj_out(tf.norm_out(state.img, state.temb))
         self.assertTrue(torch.equal(out, expect))
 
+    def test_gradient_checkpointing(self):
+        """enable_gradient_checkpointing() is honoured: blocks re-run."""
+        tf = copy.deepcopy(self.dit.transformer).requires_grad_(True)
+        dit = FluxDiT(tf, frozen=False)
+        args = _inputs(dit, batch=1)
+        calls = []
+        dit.double_blocks[0].register_forward_pre_hook(
+            lambda *a: calls.append('double'))
+        dit.single_blocks[0].register_forward_pre_hook(
+            lambda *a: calls.append('single'))
+
+        def grads():
+            tf.zero_grad()
+            calls.clear()
+            dit(*args).square().mean().backward()
+            return [p.grad.clone() for p in tf.parameters()
+                    if p.grad is not None]
+
+        plain = grads()
+        self.assertEqual(sorted(calls), ['double', 'single'])
+        tf.enable_gradient_checkpointing()
+        ours = grads()
+        self.assertEqual(sorted(calls), ['double'] * 2 + ['single'] * 2)
+        self.assertEqual(len(ours), len(plain))
+        for a, b in zip(ours, plain):
+            self.assertLessEqual((a - b).abs().max().item(), 1e-6)
+
     def test_frozen_and_errors(self):
         dit = self.dit
         self.assertTrue(all(not p.requires_grad

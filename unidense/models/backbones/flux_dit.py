@@ -248,19 +248,28 @@ class FluxDiT(BaseModule):
                          img_rotary=img_rotary)
 
     def run_double_block(self, index: int, state: FluxState) -> FluxState:
-        """Run frozen MMDiT block ``index`` on (txt, img); returns new state."""
+        """Run frozen MMDiT block ``index`` on (txt, img); new state."""
         if not 0 <= index < self.num_double_blocks:
             raise IndexError(f'FluxDiT.run_double_block: index {index} '
                              f'outside 0..{self.num_double_blocks - 1}')
         if state.single_stage:
             raise RuntimeError('FluxDiT.run_double_block: the state is '
                                'already in the single stage')
-        txt, img = self.double_blocks[index](
+        txt, img = self._call(self.double_blocks[index], state)
+        return state.replace(txt=txt, img=img)
+
+    def _call(self, block: nn.Module, state: FluxState):
+        tf = self.transformer
+        if torch.is_grad_enabled() and tf.gradient_checkpointing:
+            # honour transformer.enable_gradient_checkpointing() as
+            # diffusers' own forward does (same positional call)
+            return tf._gradient_checkpointing_func(
+                block, state.img, state.txt, state.temb, state.rotary, None)
+        return block(
             hidden_states=state.img,
             encoder_hidden_states=state.txt,
             temb=state.temb,
             image_rotary_emb=state.rotary)
-        return state.replace(txt=txt, img=img)
 
     def start_single_stage(self, state: FluxState) -> FluxState:
         """Mark the end of the double stage.
@@ -279,11 +288,7 @@ class FluxDiT(BaseModule):
         if not state.single_stage:
             raise RuntimeError('FluxDiT.run_single_block: call '
                                'start_single_stage(state) first')
-        txt, img = self.single_blocks[index](
-            hidden_states=state.img,
-            encoder_hidden_states=state.txt,
-            temb=state.temb,
-            image_rotary_emb=state.rotary)
+        txt, img = self._call(self.single_blocks[index], state)
         return state.replace(txt=txt, img=img)
 
     def finalize(self,

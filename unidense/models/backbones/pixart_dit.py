@@ -200,14 +200,23 @@ class PixArtDiT(BaseModule):
         if not 0 <= index < self.num_blocks:
             raise IndexError(f'PixArtDiT.run_block: index {index} outside '
                              f'0..{self.num_blocks - 1}')
-        tokens = self.blocks[index](
-            state.tokens,
-            attention_mask=None,
-            encoder_hidden_states=state.text,
-            encoder_attention_mask=state.text_bias,
-            timestep=state.timestep_mod,
-            cross_attention_kwargs=None,
-            class_labels=None)
+        block = self.blocks[index]
+        tf = self.transformer
+        if torch.is_grad_enabled() and tf.gradient_checkpointing:
+            # honour transformer.enable_gradient_checkpointing() exactly as
+            # diffusers' own forward does (same positional call)
+            tokens = tf._gradient_checkpointing_func(
+                block, state.tokens, None, state.text, state.text_bias,
+                state.timestep_mod, None, None)
+        else:
+            tokens = block(
+                state.tokens,
+                attention_mask=None,
+                encoder_hidden_states=state.text,
+                encoder_attention_mask=state.text_bias,
+                timestep=state.timestep_mod,
+                cross_attention_kwargs=None,
+                class_labels=None)
         return state.replace(tokens=tokens)
 
     def finalize(self,
