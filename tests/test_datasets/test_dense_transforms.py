@@ -319,6 +319,14 @@ def test_pack_dense_inputs_types_and_meta():
                                   r['gt_normal'])
     with pytest.raises(KeyError):
         PackDenseInputs()(dict(gt_depth=np.zeros((2, 2))))
+    bad = _results(6, 8)
+    bad['gt_sem_seg'] = np.zeros((5, 8), np.int64)
+    with pytest.raises(ValueError, match='gt_sem_seg has size'):
+        PackDenseInputs()(bad)
+    # test pipelines: GT at ori_shape, image resized -> accepted
+    ok = Resize(scale_factor=0.5, keep_gt_at_ori=True)(_results(6, 8))
+    assert PackDenseInputs()(ok)['data_samples'].gt_depth.data.shape == \
+        (1, 6, 8)
 
 
 def test_all_transforms_registered():

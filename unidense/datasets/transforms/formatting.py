@@ -19,7 +19,8 @@ class PackDenseInputs(BaseTransform):
     Maps become (C, H, W) tensors on a :class:`DenseDataSample`: depth and
     saliency float32, masks bool, labels int64, normals float32 (3, H, W).
     ``caption`` is copied; ``meta_keys`` present in the results become
-    metainfo (missing ones are skipped).
+    metainfo (missing ones are skipped). A map whose size is neither the
+    image's nor ``ori_shape`` is refused with an error naming it.
     """
 
     DEFAULT_META_KEYS = ('img_path', 'depth_path', 'sample_idx', 'ori_shape',
@@ -39,6 +40,21 @@ class PackDenseInputs(BaseTransform):
         if img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'PackDenseInputs: img must be (H, W, 3), got '
                              f'{img.shape} ({results.get("img_path")})')
+        # Every map is at the network input size or, in test pipelines,
+        # at the file size (``ori_shape``); anything else is a pipeline bug
+        # that would surface much later as a shape error in a loss.
+        allowed = {tuple(img.shape[:2])}
+        if results.get('ori_shape') is not None:
+            allowed.add(tuple(results['ori_shape'][:2]))
+        for key in _MAPS:
+            if key in results:
+                shape = tuple(np.shape(results[key])[:2])
+                if shape not in allowed:
+                    raise ValueError(
+                        f'PackDenseInputs: {key} has size {shape}, but the '
+                        f'image is {tuple(img.shape[:2])} and ori_shape '
+                        f'{results.get("ori_shape")} '
+                        f'({results.get("img_path")})')
         inputs = torch.from_numpy(
             np.ascontiguousarray(img.transpose(2, 0, 1)))
         sample = DenseDataSample()
