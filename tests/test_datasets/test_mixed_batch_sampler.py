@@ -115,3 +115,40 @@ def test_infinite_variant_and_errors():
     with pytest.raises(ValueError, match='too few'):
         MixedBatchSampler(dataset=_concat(10, 1), batch_size=2,
                           prob=[0.5, 0.5], seed=0)
+
+
+def _dist_worker(rank, world, port, out_dir):
+    import json
+    import os
+
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    try:
+        # seed=None: the seed is synchronised from rank 0 over gloo
+        sampler = MixedBatchSampler(dataset=_concat(40, 40), batch_size=2,
+                                    prob=[0.5, 0.5], length=20)
+        with open(os.path.join(out_dir, f'{rank}.json'), 'w') as f:
+            json.dump(dict(seed=sampler.seed, batches=list(sampler)), f)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.dist
+def test_real_gloo_ranks(tmp_path):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.start_processes(_dist_worker, args=(2, port, str(tmp_path)),
+                       nprocs=2, join=True, start_method='fork')
+    r0 = json.load(open(tmp_path / '0.json'))
+    r1 = json.load(open(tmp_path / '1.json'))
+    assert r0['seed'] == r1['seed']
+    ds = _concat(40, 40)
+    for a, b in zip(r0['batches'], r1['batches']):
+        assert _origin(ds, a[0]) == _origin(ds, b[0])
+        assert not set(a) & set(b)
