@@ -8,10 +8,10 @@ Multi-process: ``bash tools/dist_test.sh CONFIG CHECKPOINT N [args]``.
 """
 import argparse
 import json
-import logging
 import os
 import os.path as osp
 import sys
+import warnings
 
 _REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _REPO not in sys.path:
@@ -70,11 +70,10 @@ def enable_visualization(cfg, args) -> None:
     hooks = cfg.get('default_hooks', None) or {}
     vis = hooks.get('visualization', None)
     if vis is None:
-        print_log(
+        warnings.warn(
             '--show/--show-dir ignored: the config has no '
             'default_hooks.visualization (e.g. DenseVisualizationHook), so '
-            'nothing would draw the predictions.',
-            logger='current', level=logging.WARNING)
+            'nothing would draw the predictions.', stacklevel=2)
         return
     vis['draw'] = True
     if args.show:

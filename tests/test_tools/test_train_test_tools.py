@@ -18,7 +18,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from unidense.utils.checkpoint_io import (has_valid_marker,
+from unidense.utils.checkpoint_io import (export_safetensors,
+                                          has_valid_marker,
                                           load_checkpoint_safe)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -73,8 +74,11 @@ def runs(tmp_path_factory):
         root / 'dist.log', env=env)
     ckpt = str(root / 'ref' / 'iter_20.pth')
     out['ckpt'] = ckpt
+    # test.py reads the safetensors export, dist_test.sh the .pth: equal
+    # metrics prove both load paths.
+    out['st'] = export_safetensors(ckpt, str(root / 'ref.safetensors'))
     out['test_log'] = _run(
-        [PY, 'tools/test.py', TOY, ckpt, '--work-dir', str(root / 't1'),
+        [PY, 'tools/test.py', TOY, out['st'], '--work-dir', str(root / 't1'),
          '--out', str(root / 'single.json'), '--show-dir',
          str(root / 'vis')], root / 'test.log')
     env['PORT'] = str(_free_port())
@@ -119,6 +123,9 @@ def test_dist_test_matches_single_and_counts_each_sample_once(runs):
     assert abs(single['toy/mse'] - dist['toy/mse']) <= 1e-6
     # --show-dir on a config without a visualization hook warns clearly
     assert 'default_hooks.visualization' in runs['test_log']
+    # the trainable-only safetensors export loads without frozen-key noise
+    assert 'missing frozen keys' not in runs['test_log']
+    assert 'ref.safetensors' in runs['test_log']
 
 
 @pytest.mark.slow

@@ -197,7 +197,15 @@ def load_checkpoint_safe(path: str,
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
     if is_safetensors(path):
-        return dict(state_dict=load_safetensors(path, map_location))
+        from safetensors import safe_open
+        with safe_open(path, framework='pt') as f:
+            header = f.metadata() or {}
+        out = dict(state_dict=load_safetensors(path, map_location))
+        if header.get('unidense_trainable_only') == 'true':
+            # exported from a trainable-only checkpoint: frozen weights come
+            # from the config, so loaders must not miss them.
+            out['meta'] = dict(unidense=dict(trainable_only=True))
+        return out
     if not (trust_checkpoint or has_valid_marker(path)):
         reason = ('its marker does not match the file (modified or '
                   'truncated)' if osp.isfile(marker_path(path)) else
@@ -285,6 +293,10 @@ def export_safetensors(checkpoint: Union[str, Dict],
         # copy per key keeps every value exactly.
         tensors[name] = value.detach().cpu().contiguous().clone()
     meta = {'format': 'pt', 'unidense_key': key}
+    ckpt_meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(ckpt_meta, dict) and ckpt_meta.get('unidense', {}).get(
+            'trainable_only'):
+        meta['unidense_trainable_only'] = 'true'
     if source is not None:
         meta['source'] = osp.basename(source)
     meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
