@@ -121,7 +121,11 @@ class TestSampleDepthLatents(unittest.TestCase):
         self.assertFalse(torch.allclose(a, c))
         self.assertLess((a - chunked).abs().max().item(), 1e-6)
         self.assertEqual(seen[0], (8, torch.Size([8]), torch.float32))
-        self.assertEqual([s[0] for s in seen[-3:]], [2, 2, 2])  # 8 = 3+3+2
+        # chunks of 3, 3, 2 members, 3 steps each: the last chunk has 2
+        self.assertEqual([s[0] for s in seen[-3:]], [2, 2, 2])
+        gen = sample_depth_latents(fn, self.rgb, sched, 3, ensemble_size=4,
+                                   generator=torch.Generator().manual_seed(7))
+        self.assertTrue(torch.equal(a, gen))
         members = a.view(2, 4, 4, 6, 8)
         self.assertFalse(torch.allclose(members[:, 0], members[:, 1]))
         # the caller's scheduler is not stepped

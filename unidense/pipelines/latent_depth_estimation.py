@@ -145,8 +145,12 @@ def sample_depth_latents(denoise_fn: DenoiseFn,
     sched = _build_scheduler(scheduler)
     init_sigma = float(getattr(sched, 'init_noise_sigma', 1.0))
     if init_latents is None:
+        # a CPU generator may drive a GPU sampler (reproducible across
+        # devices): draw where the generator lives, then move
+        noise_device = generator.device if generator is not None else device
         init_latents = torch.randn((total, c, h, w), generator=generator,
-                                   device=device, dtype=dtype) * init_sigma
+                                   device=noise_device, dtype=dtype)
+        init_latents = init_latents.to(device) * init_sigma
     elif tuple(init_latents.shape) != (total, c, h, w):
         raise ValueError(
             'sample_depth_latents: init_latents must be '
