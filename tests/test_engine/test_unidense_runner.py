@@ -102,3 +102,13 @@ def test_untrusted_load_from_refused(tmp_path):
     runner = _runner(tmp_path / 'w')
     with pytest.raises(RuntimeError, match='--trust-checkpoint'):
         runner.load_checkpoint(foreign)
+
+
+def test_max_keep_ckpts_removes_old_checkpoint_and_marker(tmp_path):
+    import os
+    runner = _runner(tmp_path, default_hooks=dict(
+        checkpoint=dict(max_keep_ckpts=1)))
+    runner.train()
+    files = sorted(f for f in os.listdir(tmp_path)
+                   if f.startswith(('iter_', 'last_', '.')))
+    assert files == ['iter_4.pth', 'iter_4.pth.unidense', 'last_checkpoint']

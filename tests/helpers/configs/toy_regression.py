@@ -30,3 +30,6 @@ default_hooks = dict(
     visualization=None,
     logger=dict(interval=5),
     checkpoint=dict(interval=10, max_keep_ckpts=2))
+
+# A larger step than schedule_tiny's so that 20 steps visibly fit the toy.
+optim_wrapper = dict(optimizer=dict(lr=0.05))
