@@ -125,15 +125,20 @@ def test_through_pipeline_and_registry():
 
 
 def test_speed_at_64():
-    """>= 50 samples/s at 64x64 on one core (measured ~300/s)."""
+    """>= 50 samples/s at 64x64 on one core (measured 130-300/s)."""
     ds = SyntheticScenes(num_samples=100, img_size=64)
     ds.render(0)
     torch.set_num_threads(1)
     try:
-        start = time.perf_counter()
-        for i in range(100):
-            ds.render(i)
-        rate = 100 / (time.perf_counter() - start)
+        # Best of three passes: the CI box is shared, and contention only
+        # ever slows a pass down.
+        best = float('inf')
+        for _ in range(3):
+            start = time.perf_counter()
+            for i in range(100):
+                ds.render(i)
+            best = min(best, time.perf_counter() - start)
+        rate = 100 / best
     finally:
         torch.set_num_threads(2)
     assert rate >= 50, f'{rate:.1f} samples/s'

@@ -54,6 +54,48 @@ def _texture(kind, p, scale, rng_params):
     return np.ones(len(p))
 
 
+def _dot(a, b):
+    # Column-wise dot of (N, 3) arrays; faster than sum(axis=1) for 3 terms.
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+
+
+def _intersect(origin, d, obj, normals: bool = True):
+    """Ray parameter (N,) of the first hit with one object (inf if none)
+    and, if ``normals``, the outward normal (N, 3) there; ``origin`` is
+    (3,) or (N, 3)."""
+    c = np.asarray(obj['center'])
+    if obj['kind'] == 'box':
+        rot = _rot_y(obj['angle'])
+        o_l, d_l = (origin - c) @ rot, d @ rot          # box frame: R^T x
+        half = np.asarray(obj['half'])
+        dl_s = _safe(d_l)
+        t1, t2 = (-half - o_l) / dl_s, (half - o_l) / dl_s
+        tmin, tmax = np.minimum(t1, t2), np.maximum(t1, t2)
+        t_near = np.maximum(np.maximum(tmin[:, 0], tmin[:, 1]), tmin[:, 2])
+        t_far = np.minimum(np.minimum(tmax[:, 0], tmax[:, 1]), tmax[:, 2])
+        ok = (t_near <= t_far) & (t_near > 1e-4)
+        t = np.where(ok, t_near, np.inf)
+        if not normals:
+            return t, None
+        axis = np.argmax(tmin, axis=1)
+        rows = np.arange(len(d))
+        n_l = np.zeros_like(d)
+        n_l[rows, axis] = -np.sign(d_l[rows, axis])
+        return t, n_l @ rot.T
+    oc = np.broadcast_to(origin - c, d.shape)
+    a = _dot(d, d)
+    b = _dot(d, oc)
+    cc = _dot(oc, oc) - obj['radius'] ** 2
+    disc = b * b - a * cc
+    t_s = (-b - np.sqrt(np.maximum(disc, 0))) / a
+    ok = (disc > 0) & (t_s > 1e-4)
+    t_s = np.where(ok, t_s, np.inf)
+    if not normals:
+        return t_s, None
+    p = origin + d * np.where(ok, t_s, 0)[:, None]
+    return t_s, (p - c) / obj['radius']
+
+
 @DATASETS.register_module()
 class SyntheticScenes(BaseDataset):
     """Procedural indoor RGB-D scenes with exact depth, normals and labels.
@@ -61,8 +103,8 @@ class SyntheticScenes(BaseDataset):
     Each index renders (numpy ray casting, pinhole camera) a box-shaped room
     (floor, four walls, ceiling) with 1..``max_objects`` boxes (rotated about
     the vertical) and spheres resting on the floor; surfaces are plain,
-    checkered, striped or noise-textured; Lambert shading from a point
-    light under the ceiling plus ambient light. The same index and ``seed``
+    checkered, striped or noise-textured; Lambert shading with hard
+    shadows from a point light under the ceiling, plus ambient light. The same index and ``seed``
     always give the same scene.
 
     Results dict (before the pipeline), all at ``img_size``:
@@ -213,41 +255,11 @@ class SyntheticScenes(BaseDataset):
         obj_id = np.full(n_rays, -1)
 
         for k, obj in enumerate(scene['objects']):
-            c = np.asarray(obj['center'])
-            if obj['kind'] == 'box':
-                r_obj = _rot_y(obj['angle'])
-                o_l = -c @ r_obj                          # R^T (0 - c)
-                d_l = d @ r_obj
-                half = np.asarray(obj['half'])
-                dl_s = _safe(d_l)
-                t1, t2 = (-half - o_l) / dl_s, (half - o_l) / dl_s
-                tmin, tmax = np.minimum(t1, t2), np.maximum(t1, t2)
-                t_near, t_far = tmin.max(axis=1), tmax.min(axis=1)
-                hit = (t_near <= t_far) & (t_near > 1e-4) & (t_near < t)
-                if not hit.any():
-                    continue
-                ax = np.argmax(tmin[hit], axis=1)
-                n_l = np.zeros((hit.sum(), 3))
-                n_l[np.arange(len(ax)), ax] = -np.sign(
-                    d_l[hit][np.arange(len(ax)), ax])
-                normal[hit] = n_l @ r_obj.T
-                t[hit] = t_near[hit]
-                label[hit] = BOX
-            else:
-                oc = -c
-                a = np.einsum('ij,ij->i', d, d)
-                b = d @ oc
-                cc = oc @ oc - obj['radius'] ** 2
-                disc = b * b - a * cc
-                root = np.sqrt(np.maximum(disc, 0))
-                t_s = (-b - root) / a
-                hit = (disc > 0) & (t_s > 1e-4) & (t_s < t)
-                if not hit.any():
-                    continue
-                p = d[hit] * t_s[hit, None]
-                normal[hit] = (p - c) / obj['radius']
-                t[hit] = t_s[hit]
-                label[hit] = SPHERE
+            t_k, n_k = _intersect(np.zeros(3), d, obj)
+            hit = t_k < t
+            t[hit] = t_k[hit]
+            normal[hit] = n_k[hit]
+            label[hit] = BOX if obj['kind'] == 'box' else SPHERE
             obj_id[hit] = k
 
         points = d * t[:, None]
@@ -265,8 +277,20 @@ class SyntheticScenes(BaseDataset):
                 albedo[mask] = np.asarray(_COLORS[color]) * _texture(
                     texture, points[mask], tex_scale, scene['tex'])[:, None]
         to_light = np.asarray(scene['light']) - points
-        to_light /= np.linalg.norm(to_light, axis=1, keepdims=True) + 1e-9
+        dist = np.linalg.norm(to_light, axis=1)
+        to_light /= dist[:, None] + 1e-9
         lambert = np.clip(np.einsum('ij,ij->i', normal, to_light), 0, 1)
+        # Hard shadows from the objects (the room is convex and contains
+        # the light, so its own surfaces never occlude it).
+        lit = lambert > 0
+        if lit.any():
+            origin = points[lit] + 1e-4 * normal[lit]
+            blocked = np.zeros(int(lit.sum()), bool)
+            for obj in scene['objects']:
+                t_k, _ = _intersect(origin, to_light[lit], obj,
+                                    normals=False)
+                blocked |= t_k < dist[lit]
+            lambert[np.flatnonzero(lit)[blocked]] = 0
         rgb = albedo * (0.35 + 0.7 * lambert)[:, None]
         img = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
