@@ -127,3 +127,23 @@ def test_rng_state_roundtrip():
     set_rng_state(state)
     b = (random.random(), np.random.rand(), torch.rand(1).item())
     assert a == b
+
+
+def test_load_weights_only_for_plain_tensor_files(tmp_path):
+    from unidense.utils.checkpoint_io import load_weights_only
+    path = str(tmp_path / 'plain.pth')
+    torch.save(dict(w=torch.ones(2)), path)
+    assert torch.equal(load_weights_only(path)['w'], torch.ones(2))
+
+    class Evil:
+
+        def __reduce__(self):
+            return (os.system, ('echo pwned',))
+
+    bad = str(tmp_path / 'evil.pth')
+    torch.save(dict(x=Evil()), bad)
+    import pickle
+    with pytest.raises(pickle.UnpicklingError):
+        load_weights_only(bad)
+    with pytest.raises(UntrustedCheckpointError):
+        load_checkpoint_safe(bad)

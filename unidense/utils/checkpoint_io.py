@@ -11,8 +11,12 @@ Why this exists
   ``X.pth.unidense`` (JSON with the file's sha256). A pickle is only
   unpickled when that marker matches, or when the caller opts in explicitly
   (``trust_checkpoint=True`` in Python, ``--trust-checkpoint`` on the command
-  line). Even a marked file is first tried with ``weights_only=True``; torch's
-  global safe-loading default is never switched off.
+  line). torch's global safe-loading default is never switched off; the
+  full unpickle is a per-call decision. The marker stops *accidental* loads
+  of foreign or modified pickles; it is not a cryptographic signature, so a
+  folder of checkpoints from an untrusted source is still untrusted.
+  :func:`load_weights_only` loads plain tensor pickles safely without any
+  marker.
 * ``.safetensors`` files hold tensors only and always load safely.
 """
 import hashlib
@@ -161,7 +165,10 @@ def _safe_globals():
     return allowed
 
 
-def _weights_only_load(path: str, map_location):
+def load_weights_only(path: str, map_location='cpu'):
+    """``torch.load(weights_only=True)`` with a minimal allow-list (mmengine
+    ``HistoryBuffer``, numpy arrays/dtypes). Safe for any file; fails on
+    pickles that hold other objects."""
     with torch.serialization.safe_globals(_safe_globals()):
         return torch.load(path, map_location=map_location, weights_only=True)
 
@@ -179,9 +186,7 @@ def load_checkpoint_safe(path: str,
     * ``*.safetensors``: loaded with safetensors; returns
       ``{'state_dict': OrderedDict}`` so callers treat it like a checkpoint.
     * pickle with a valid unidense marker (written by
-      :func:`save_checkpoint_atomic`): loaded with ``weights_only=True`` and
-      a minimal allow-list; if that still fails, the marker proves unidense
-      wrote the file and it is unpickled fully.
+      :func:`save_checkpoint_atomic`): unpickled.
     * any other pickle: refused with :class:`UntrustedCheckpointError`
       unless ``trust_checkpoint=True``.
 
@@ -215,12 +220,10 @@ def load_checkpoint_safe(path: str,
             f'Refusing to unpickle checkpoint {path}: {reason}, so unidense '
             f'did not write it (or it was changed since). Unpickling can run '
             f'arbitrary code. If you trust this file, {TRUST_HINT}.')
-    try:
-        return _weights_only_load(path, map_location)
-    except Exception:
-        # Marked by unidense or explicitly trusted by the user: objects the
-        # allow-list misses (e.g. custom dataset_meta) may be unpickled.
-        return torch.load(path, map_location=map_location, weights_only=False)
+    # Marked by unidense or explicitly trusted: a full unpickle is allowed
+    # (mmengine's message hub pickles bound methods, which weights_only
+    # loading can never accept without allowing ``getattr``).
+    return torch.load(path, map_location=map_location, weights_only=False)
 
 
 def extract_state_dict(checkpoint: Any, key: str = 'state_dict') -> Dict:
