@@ -160,6 +160,25 @@ class TestImageHelpers(unittest.TestCase):
         self.assertEqual(processing_size(3, 5, 0, 8), (8, 8))
         with self.assertRaises(ValueError):
             processing_size(10, 10, -1)
+        # PixArt-alpha / MERGE-B resolution binning
+        self.assertEqual(processing_size(480, 640, aspect_ratio_bins='512'),
+                         (416, 576))
+        from diffusers.image_processor import PixArtImageProcessor
+        from diffusers.pipelines.pixart_alpha.pipeline_pixart_alpha import \
+            ASPECT_RATIO_512_BIN
+        for h, w in ((640, 480), (352, 1216), (333, 333), (1000, 90)):
+            self.assertEqual(
+                processing_size(h, w, aspect_ratio_bins='512'),
+                PixArtImageProcessor.classify_height_width_bin(
+                    h, w, ASPECT_RATIO_512_BIN))
+        self.assertEqual(processing_size(
+            100, 100, aspect_ratio_bins={'0.5': (8, 16), '1.0': (24, 24)}),
+            (24, 24))
+        with self.assertRaisesRegex(ValueError, 'aspect_ratio_bins'):
+            processing_size(10, 10, aspect_ratio_bins='333')
+        x, size = resize_to_processing_res(torch.zeros(1, 3, 480, 640),
+                                           aspect_ratio_bins='512')
+        self.assertEqual((x.shape[-2:], size), ((416, 576), (480, 640)))
 
     def test_resize_and_restore(self):
         yy, xx = torch.meshgrid(torch.linspace(-1, 1, 60),

@@ -188,15 +188,38 @@ def sample_depth_latents(denoise_fn: DenoiseFn,
     return torch.cat(outputs, dim=0)
 
 
+def _aspect_ratio_bins(bins):
+    if isinstance(bins, dict):
+        return bins
+    from diffusers.pipelines.pixart_alpha import pipeline_pixart_alpha as pa
+    table = getattr(pa, f'ASPECT_RATIO_{bins}_BIN', None)
+    if table is None:
+        raise ValueError(f'processing_size: aspect_ratio_bins={bins!r}; use '
+                         "'256', '512', '1024' (PixArt-alpha) or a dict "
+                         '{ratio: (height, width)}')
+    return table
+
+
 def processing_size(height: int, width: int, processing_res: int = 0,
-                    multiple: int = 8) -> Tuple[int, int]:
+                    multiple: int = 8,
+                    aspect_ratio_bins=None) -> Tuple[int, int]:
     """Size at which a model processes an image of ``height`` x ``width``.
 
     The longer edge becomes ``processing_res`` (0 = keep the native size),
     the aspect ratio is kept, then each side is rounded to the nearest
     multiple of ``multiple`` (8 for an SD VAE, 16 for PixArt's patch-2 DiT
     or FLUX's 2x2 packing), at least ``multiple``.
+
+    ``aspect_ratio_bins`` ('512' etc. or a dict ``{ratio: (h, w)}``)
+    instead picks the bin of the nearest aspect ratio, as PixArt-alpha's
+    pipeline (and MERGE-B inference) does: 480 x 640 -> 416 x 576 with
+    '512'. ``processing_res`` and ``multiple`` are then ignored.
     """
+    if aspect_ratio_bins is not None:
+        table = _aspect_ratio_bins(aspect_ratio_bins)
+        ratio = float(height) / float(width)
+        key = min(table, key=lambda r: abs(float(r) - ratio))
+        return int(table[key][0]), int(table[key][1])
     if processing_res < 0 or multiple < 1:
         raise ValueError('processing_size: processing_res must be >= 0 and '
                          f'multiple >= 1, got {processing_res}, {multiple}')
@@ -212,21 +235,23 @@ def processing_size(height: int, width: int, processing_res: int = 0,
 
 def resize_to_processing_res(image: Tensor, processing_res: int = 0,
                              multiple: int = 8,
-                             mode: str = 'bilinear') -> Tuple[Tensor,
-                                                               Tuple[int,
-                                                                     int]]:
+                             mode: str = 'bilinear',
+                             aspect_ratio_bins=None) -> Tuple[Tensor,
+                                                              Tuple[int,
+                                                                    int]]:
     """Resize (B, C, H, W) images to their processing size.
 
     Returns the resized (B, C, H', W') tensor (same dtype and value range)
     and the original (H, W) for :func:`restore_to_input_size`. Downscaling
-    is antialiased, as Marigold's resize.
+    is antialiased, as Marigold's resize. Size rules: :func:`processing_size`.
     """
     if image.ndim != 4:
         raise ValueError('resize_to_processing_res: expected (B, C, H, W), '
                          f'got {tuple(image.shape)}')
     size = tuple(image.shape[-2:])
     new = processing_size(*size, processing_res=processing_res,
-                          multiple=multiple)
+                          multiple=multiple,
+                          aspect_ratio_bins=aspect_ratio_bins)
     if new == size:
         return image, size
     out = F.interpolate(image.float(), size=new, mode=mode,
