@@ -93,6 +93,7 @@ def test_caption_mentions_objects():
         r = ds.render(i)
         cap = r['caption']
         assert cap.startswith('a room with ')
+        assert not any(f' a {v}' in cap for v in 'aeiou')   # "an orange"
         for kind, color in zip(r['scene']['kinds'], r['scene']['colors']):
             assert kind in cap and color in cap
         labels = set(np.unique(r['gt_sem_seg']).tolist())

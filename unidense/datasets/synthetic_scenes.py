@@ -221,12 +221,15 @@ class SyntheticScenes(BaseDataset):
 
     @staticmethod
     def caption_of(scene: dict) -> str:
+        def a(phrase):
+            return ('an ' if phrase[0] in 'aeiou' else 'a ') + phrase
+
         parts = [f"{scene['wall_color']} walls",
-                 f"a {scene['floor_color']} "
-                 f"{_TEX_WORD[scene['floor_texture']]}floor"]
+                 a(f"{scene['floor_color']} "
+                   f"{_TEX_WORD[scene['floor_texture']]}floor")]
         for obj in scene['objects']:
-            parts.append(f"a {obj['color']} {_TEX_WORD[obj['texture']]}"
-                         f"{obj['kind']}")
+            parts.append(a(f"{obj['color']} {_TEX_WORD[obj['texture']]}"
+                           f"{obj['kind']}"))
         text = ', '.join(parts[:-1]) + ' and ' + parts[-1]
         return 'a room with ' + text
 
