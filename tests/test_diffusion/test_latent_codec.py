@@ -145,3 +145,22 @@ def test_real_nyu_depth(codec, realdata_root):
     inside = valid & (depth >= lo) & (depth <= hi)
     torch.testing.assert_close(metres[inside], depth[inside], atol=1e-4,
                                rtol=1e-4)
+
+
+def test_sd_vae_tiny_config_is_x8_and_fast():
+    import time
+
+    from mmengine import Config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(repo, 'configs', '_base_', 'models',
+                                   'sd_vae_tiny.py'))
+    codec = LatentCodec(cfg.model)
+    assert codec.downsample_factor == 8 and codec.latent_channels == 4
+    assert sum(p.numel() for p in codec.parameters()) == 81_215
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    codec.decode_rgb(codec.encode_rgb(x))
+    start = time.perf_counter()
+    out = codec.decode_rgb(codec.encode_rgb(x))
+    elapsed = time.perf_counter() - start
+    assert out.shape == x.shape
+    assert elapsed < 5.0, elapsed  # measured ~0.03 s
