@@ -280,8 +280,10 @@ def test_image_caption_jsonl_and_folder_filters(tmp_path):
              for i in range(len(ds))]
     assert names == ['a.jpg', 'c.jpg']    # d.jpg has no caption
     assert ds.get_data_info(0)['caption'] == 'a cat on a mat'
-    ds = _build(dict(type='ImageCaptionDataset', data_root=str(root),
-                     min_side=512, min_aesthetic=5.0, strict_filters=True))
+    with pytest.warns(UserWarning, match='no samples'):
+        ds = _build(dict(type='ImageCaptionDataset', data_root=str(root),
+                         min_side=512, min_aesthetic=5.0,
+                         strict_filters=True))
     assert len(ds) == 0                   # no aesthetic score anywhere
     (root / 'bad.jsonl').write_text('{"image": "a.jpg", \n')
     with pytest.raises(ValueError, match='bad.jsonl:1'):
