@@ -92,6 +92,29 @@ class TestPixArtDiT(unittest.TestCase):
         self.assertEqual(out.shape, (2, 8, 6, 10))
         self.assertLessEqual((out - ref).abs().max().item(), 1e-6)
 
+    def test_additional_conditions(self):
+        """PixArt-1024 style: resolution / aspect-ratio embeddings."""
+        from diffusers import PixArtTransformer2DModel
+        torch.manual_seed(0)
+        tf = PixArtTransformer2DModel(
+            # hidden 24: the size embeddings split it in three
+            num_attention_heads=2, attention_head_dim=12, num_layers=2,
+            cross_attention_dim=24, caption_channels=8, sample_size=128,
+            use_additional_conditions=True)
+        dit = PixArtDiT(tf)
+        x = torch.randn(2, 4, 8, 8)
+        text = torch.randn(2, 3, 8)
+        t = torch.tensor([3, 900])
+        cond = dict(resolution=torch.tensor([[1024., 1024.]] * 2),
+                    aspect_ratio=torch.tensor([[1.0]] * 2))
+        with torch.no_grad():
+            ref = tf(x, encoder_hidden_states=text, timestep=t,
+                     added_cond_kwargs=cond).sample
+            out = dit(x, t, text, added_cond_kwargs=cond)
+        self.assertLessEqual((out - ref).abs().max().item(), 1e-6)
+        with self.assertRaisesRegex(ValueError, 'added_cond_kwargs'):
+            dit.prepare(x, t, text)
+
     def test_state_shapes(self):
         dit = self.dit
         x, t, text, mask = _inputs(dit, text_len=5)
