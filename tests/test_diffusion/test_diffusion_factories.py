@@ -5,7 +5,8 @@ import os.path as osp
 import pytest
 import torch
 
-from unidense.diffusion import (PretrainedNotFoundError, build_pretrained_module,
+from unidense.diffusion import (PretrainedNotFoundError,
+                                build_pretrained_module,
                                 meta_device_build)
 from unidense.registry import MODELS
 

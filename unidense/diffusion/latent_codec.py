@@ -51,7 +51,8 @@ class LatentCodec(nn.Module):
         self.shift_factor = float(shift_factor)
         self.sample_posterior = bool(sample_posterior)
         if max_batch is not None and int(max_batch) < 1:
-            raise ValueError(f'LatentCodec: max_batch={max_batch} must be >= 1')
+            raise ValueError(
+                f'LatentCodec: max_batch={max_batch} must be >= 1')
         self.max_batch = None if max_batch is None else int(max_batch)
         self.frozen = frozen
         if frozen:
@@ -82,8 +83,9 @@ class LatentCodec(nn.Module):
                              f'H, W), got {shape}')
         f = self.downsample_factor
         if name.startswith('encode') and (x.shape[-2] % f or x.shape[-1] % f):
-            raise ValueError(f'LatentCodec.{name}: H, W = {tuple(x.shape[-2:])}'
-                             f' must be multiples of {f}; pad the input first')
+            raise ValueError(f'LatentCodec.{name}: H, W = '
+                             f'{tuple(x.shape[-2:])} must be multiples of '
+                             f'{f}; pad the input first')
         if name.startswith('decode') and channels != self.latent_channels:
             raise ValueError(f'LatentCodec.{name}: expected '
                              f'{self.latent_channels} latent channels')
@@ -145,8 +147,8 @@ class LatentCodec(nn.Module):
         for d, v in zip(depth, valid):
             vals = d[v].float()
             if vals.numel() == 0:
-                raise ValueError('LatentCodec.normalize_depth: an image has no '
-                                 'valid depth')
+                raise ValueError('LatentCodec.normalize_depth: an image has '
+                                 'no valid depth')
             lo, hi = torch.quantile(vals, torch.tensor(
                 [low, high], dtype=vals.dtype, device=vals.device))
             scale = torch.clamp(hi - lo, min=1e-6)
@@ -171,7 +173,7 @@ class LatentCodec(nn.Module):
         return self._encode(self.depth_to_rgb(depth), generator)
 
     def decode_depth(self, z):
-        """latent -> (B, 1, H, W) in [-1, 1]: mean of the 3 decoded channels."""
+        """latent -> (B, 1, H, W) in [-1, 1]: mean of the decoded channels."""
         self._check(z, self.latent_channels, 'decode_depth')
         return self.rgb_to_depth(self._decode(z)).clamp(-1, 1)
 

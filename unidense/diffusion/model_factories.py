@@ -7,8 +7,8 @@ deliberately short - the parts unidense's algorithms use:
 =============================== ====================== ========================
 type                            library                used by
 =============================== ====================== ========================
-``UNet2DConditionModel``        diffusers              SD-1.5 / SD-2.1 (JointNet,
-                                                       Diff-2-in-1, VPD)
+``UNet2DConditionModel``        diffusers              SD-1.5 / SD-2.1
+                                                       (JointNet, Diff-2-in-1)
 ``AutoencoderKL``               diffusers              every latent model
 ``PixArtTransformer2DModel``    diffusers              MERGE-B
 ``FluxTransformer2DModel``      diffusers              MERGE-L
@@ -102,8 +102,9 @@ def _register(lib, name, doc):
 
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = (f'Build ``{lib}.{name}`` ({doc}); returns the plain '
-                       f'module.\n\nSee :mod:`unidense.diffusion.model_factories`'
-                       ' for the keys.')
+                       'module.\n\nSee '
+                       ':mod:`unidense.diffusion.model_factories` for the '
+                       'keys.')
     factory.__module__ = __name__
     MODELS.register_module(name=name, module=factory)
     return factory
@@ -113,7 +114,8 @@ UNet2DConditionModel = _register(
     'diffusers', 'UNet2DConditionModel',
     'denoiser: sample (B, 4, h, w), timestep, encoder_hidden_states (B, L, D)')
 AutoencoderKL = _register(
-    'diffusers', 'AutoencoderKL', 'VAE: RGB (B, 3, H, W) in [-1, 1] <-> latent')
+    'diffusers', 'AutoencoderKL',
+    'VAE: RGB (B, 3, H, W) in [-1, 1] <-> latent')
 PixArtTransformer2DModel = _register(
     'diffusers', 'PixArtTransformer2DModel', 'PixArt-alpha DiT')
 FluxTransformer2DModel = _register(
@@ -125,7 +127,8 @@ CLIPTextModelWithProjection = _register(
     'transformers', 'CLIPTextModelWithProjection',
     'CLIP text tower + projection: text_embeds (B, P)')
 T5EncoderModel = _register(
-    'transformers', 'T5EncoderModel', 'T5 encoder: last_hidden_state (B, L, D)')
+    'transformers', 'T5EncoderModel',
+    'T5 encoder: last_hidden_state (B, L, D)')
 
 __all__ = ['build_pretrained_module', 'UNet2DConditionModel',
            'AutoencoderKL', 'PixArtTransformer2DModel',

@@ -27,7 +27,7 @@ _DTYPES = {
 
 
 class PretrainedNotFoundError(OSError):
-    """A pretrained part could not be loaded (offline cache miss, bad folder)."""
+    """A pretrained part could not be loaded (offline miss, bad folder)."""
 
 
 def is_meta_build():
@@ -37,7 +37,7 @@ def is_meta_build():
 
 @contextlib.contextmanager
 def meta_device_build():
-    """Build every unidense diffusion part from its ``config`` on the meta device.
+    """Build every unidense diffusion part from ``config`` on the meta device.
 
     Inside the context, factories ignore ``from_pretrained`` and need
     ``config``; every tensor created (also by non-diffusion modules built in
@@ -54,14 +54,14 @@ def meta_device_build():
 
 
 def hub_offline():
-    """Whether the Hugging Face hub must not be contacted (read at call time)."""
+    """Whether the Hugging Face hub is off limits (read at call time)."""
     value = os.environ.get('HF_HUB_OFFLINE', '') or os.environ.get(
         'TRANSFORMERS_OFFLINE', '')
     return value.strip().upper() in ('1', 'ON', 'YES', 'TRUE')
 
 
 def resolve_dtype(torch_dtype):
-    """``'float16'``/``'bf16'``/``torch.float32``/None -> torch.dtype or None."""
+    """``'float16'``/``'bf16'``/``torch.float32``/None -> dtype or None."""
     if torch_dtype is None or isinstance(torch_dtype, torch.dtype):
         return torch_dtype
     key = str(torch_dtype).replace('torch.', '').lower()
@@ -96,7 +96,7 @@ def load_config_dict(config, subfolder=None, what='config'):
 
 
 def clean_config(cfg):
-    """Drop the bookkeeping keys diffusers/transformers store in config.json."""
+    """Drop bookkeeping keys that diffusers/transformers put in config.json."""
     return {k: v for k, v in cfg.items()
             if not k.startswith('_') and k not in ('transformers_version',
                                                   'architectures')}

@@ -221,7 +221,7 @@ class TextEncoder(nn.Module):
         return out
 
     def encode_empty(self, batch_size=1):
-        """The unconditional ('' prompt) encoding repeated ``batch_size`` times."""
+        """The unconditional ('' prompt) encoding, ``batch_size`` times."""
         return self.encode([''] * int(batch_size))
 
     def forward(self, prompts):
