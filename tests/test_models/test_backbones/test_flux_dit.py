@@ -46,7 +46,32 @@ class TestFluxDiT(unittest.TestCase):
     def setUpClass(cls):
         torch.manual_seed(0)
         cfg = Config.fromfile(osp.join(CFG_DIR, 'flux1_dev_tiny.py'))
+        cls.cfg = cfg
         cls.dit = MODELS.build(cfg.model)
+
+    def test_tiny_config_parts_fit_together(self):
+        """16-ch VAE latent, CLIP pooled + T5 text feed the backbone."""
+        from unidense.registry import DIFFUSION_SCHEDULERS
+        cfg = self.cfg
+        codec = MODELS.build(cfg.codec)
+        self.assertAlmostEqual(codec.shift_factor, 0.1159)
+        self.assertAlmostEqual(codec.scaling_factor, 0.3611)
+        text_encoder = MODELS.build(cfg.text_encoder)
+        scheduler = DIFFUSION_SCHEDULERS.build(cfg.scheduler)
+        self.assertTrue(scheduler.config.use_dynamic_shifting)
+        z = codec.encode_rgb(torch.rand(1, 3, 32, 48) * 2 - 1)
+        self.assertEqual(z.shape, (1, 16, 4, 6))
+        text = text_encoder.encode([''])
+        self.assertEqual(text['embeds'].shape, (1, 512, 24))
+        self.assertEqual(text['pooled'].shape, (1, 16))
+        with torch.no_grad():
+            out = self.dit(FluxDiT.pack_latents(z), torch.tensor([1.0]),
+                           text['embeds'], text['pooled'],
+                           FluxDiT.latent_image_ids(4, 6),
+                           torch.zeros(512, 3), torch.tensor([0.0]))
+        self.assertEqual(FluxDiT.unpack_latents(out, 4, 6).shape,
+                         (1, 16, 4, 6))
+        self.assertTrue(torch.isfinite(out).all())
 
     def test_built_from_tiny_config(self):
         dit = self.dit

@@ -57,6 +57,25 @@ class TestPixArtDiT(unittest.TestCase):
              dit.out_channels), (32, 2, 4, 8))
         self.assertIs(dit.blocks, dit.transformer.transformer_blocks)
 
+    def test_tiny_config_parts_fit_together(self):
+        """VAE latent + T5 text of the tiny config feed the backbone."""
+        from unidense.registry import DIFFUSION_SCHEDULERS
+        cfg = self.cfg
+        codec = MODELS.build(cfg.codec)
+        text_encoder = MODELS.build(cfg.text_encoder)
+        scheduler = DIFFUSION_SCHEDULERS.build(cfg.scheduler)
+        self.assertEqual(type(scheduler).__name__,
+                         'DPMSolverMultistepScheduler')
+        self.assertEqual(scheduler.config.prediction_type, 'epsilon')
+        z = codec.encode_rgb(torch.rand(1, 3, 64, 48) * 2 - 1)
+        self.assertEqual(z.shape, (1, 4, 8, 6))
+        text = text_encoder.encode(['a red chair'])
+        self.assertEqual(text['embeds'].shape, (1, 120, 16))
+        with torch.no_grad():
+            out = self.dit(z, 999, text['embeds'], text['mask'])
+        self.assertEqual(out.shape, (1, 8, 8, 6))
+        self.assertTrue(torch.isfinite(out).all())
+
     def test_chained_equals_diffusers_forward(self):
         dit = self.dit
         x, t, text, mask = _inputs(dit)
