@@ -24,7 +24,9 @@ PREDICTION_TYPES = ('epsilon', 'v_prediction', 'flow')
 def _build_scheduler(cfg):
     if cfg is None or not isinstance(cfg, dict):
         return cfg
-    return DIFFUSION_SCHEDULERS.build(cfg)
+    # schedulers keep CPU tables; a meta-device build must not reach them
+    with torch.device('cpu'):
+        return DIFFUSION_SCHEDULERS.build(cfg)
 
 
 @MODELS.register_module()
@@ -95,6 +97,12 @@ class MERGE(BaseModel):
                  mode: str = 'depth',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # built from unidense's registry so that the model also builds
+            # outside a runner (no default scope set); it holds no weights,
+            # so it is built on the CPU even inside a meta-device build
+            with torch.device('cpu'):
+                data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         if prediction_type not in PREDICTION_TYPES:
