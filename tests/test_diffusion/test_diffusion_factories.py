@@ -119,3 +119,24 @@ def test_config_file_errors(tmp_path):
                                    norm_num_groups=8)))
     vae = MODELS.build(dict(type='AutoencoderKL', config=str(bad)))
     assert tuple(vae.config.block_out_channels) == (8, )
+
+
+def test_pretrained_survives_mmengine_init_weights(tmp_path):
+    from mmengine.model import BaseModule
+    MODELS.build(TINY_CLIP).save_pretrained(tmp_path / 'clip')
+
+    class Holder(BaseModule):
+
+        def __init__(self):
+            super().__init__()
+            self.text = MODELS.build(dict(type='CLIPTextModel',
+                                          from_pretrained=str(tmp_path),
+                                          subfolder='clip'))
+
+    holder = Holder()
+    # marked as initialised, so mmengine will not call its init_weights
+    assert holder.text.is_init
+    before = {k: v.clone() for k, v in holder.text.state_dict().items()}
+    holder.init_weights()
+    for k, v in holder.text.state_dict().items():
+        assert torch.equal(v, before[k]), k

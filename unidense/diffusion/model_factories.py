@@ -67,6 +67,10 @@ def build_pretrained_module(lib, cls_name, from_pretrained=None,
             kwargs['torch_dtype'] = dtype
         module = call_from_pretrained(cls.from_pretrained, from_pretrained,
                                       subfolder, **kwargs)
+        # mmengine's BaseModule.init_weights() calls `init_weights` of
+        # children not marked `is_init`; transformers models have one and
+        # would re-initialise the loaded weights.
+        module.is_init = True
     else:
         if config is None:
             if meta:
