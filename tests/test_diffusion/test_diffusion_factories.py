@@ -79,6 +79,13 @@ def test_save_pretrained_round_trip(cfg, tmp_path):
             want = ref[k].dtype
         assert got[k].dtype == want, k
         torch.testing.assert_close(got[k].float(), ref[k].to(want).float())
+    # meta build from a local folder reads its config.json
+    with meta_device_build():
+        meta = MODELS.build(dict(type=cfg['type'],
+                                 from_pretrained=str(tmp_path / 'repo'),
+                                 subfolder='part'))
+    assert _numel(meta) == _numel(module)
+    assert next(meta.parameters()).device.type == 'meta'
     # config given as a folder and as a config.json path: same architecture
     for source in (tmp_path / 'repo' / 'part',
                    tmp_path / 'repo' / 'part' / 'config.json'):

@@ -31,6 +31,8 @@ Config keys (all factories)::
 :func:`~unidense.diffusion.meta_device_build`, where ``config`` is built on
 the meta device.
 """
+import os.path as osp
+
 from unidense.registry import MODELS
 from .pretrained import (call_from_pretrained, clean_config, freeze,
                          is_meta_build, load_config_dict, resolve_dtype)
@@ -72,6 +74,9 @@ def build_pretrained_module(lib, cls_name, from_pretrained=None,
         # would re-initialise the loaded weights.
         module.is_init = True
     else:
+        if config is None and meta and from_pretrained is not None and \
+                osp.isdir(str(from_pretrained)):
+            config = str(from_pretrained)  # a local folder has config.json
         if config is None:
             if meta:
                 raise ValueError(
