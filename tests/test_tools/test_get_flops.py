@@ -37,6 +37,6 @@ def test_feature_extractor_reports_each_component(tmp_path, capsys):
     total, per_child = _tool().main([str(cfg), '--shape', '64', '64'])
     assert set(per_child) >= {'unet', 'codec', 'text_encoder'}
     assert all(per_child[k] > 0 for k in ('unet', 'codec', 'text_encoder'))
-    assert sum(per_child.values()) == total
+    assert abs(sum(per_child.values()) - total) <= len(per_child)
     out = capsys.readouterr().out
     assert 'codec' in out and 'GFLOPs' in out

@@ -88,11 +88,12 @@ def flops_by_child(model, inputs):
         analysis.uncalled_modules_warnings(False)
         analysis.tracer_warnings('none')
         by_module = analysis.by_module()
-        total = analysis.total()
+        # some fvcore handlers count fractional FLOPs; report integers
+        total = int(round(analysis.total()))
     per_child = {}
     for name, child in model.named_children():
         if child is not None:
-            per_child[name] = by_module.get(f'model.{name}', 0)
+            per_child[name] = int(round(by_module.get(f'model.{name}', 0)))
     return total, per_child
 
 
