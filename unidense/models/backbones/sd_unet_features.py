@@ -83,8 +83,12 @@ class SDUNetFeatures(nn.Module):
     Args:
         unet (dict | nn.Module): ``UNet2DConditionModel`` config or module.
         vae (dict | nn.Module): ``AutoencoderKL`` config or module (frozen).
-        text_encoder (dict | nn.Module, optional): ``TextEncoder``; needed
-            unless ``text='class_names'`` is given ``class_embeds``.
+        text_encoder (dict | nn.Module): ``TextEncoder``. The empty prompt
+            and captions use its ``'sequence'`` output; class names use its
+            ``'pooled'`` output when it has one (VPD: CLIP ViT-L/14 with
+            projection, i.e. ``CLIPTextModelWithProjection`` from
+            ``openai/clip-vit-large-patch14``), else the mean of the real
+            tokens of the sequence output.
         timestep (int): the UNet timestep (Diff-2-in-1 0, VPD 1).
         posterior (str): ``'mean'`` (VPD) or ``'sample'`` (Diff-2-in-1).
         apply_scaling (bool): multiply latents by the VAE scaling factor
