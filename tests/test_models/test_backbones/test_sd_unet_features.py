@@ -124,3 +124,13 @@ def test_caption_text_and_errors(tiny):
         _build(tiny, posterior='median')
     with pytest.raises(ValueError, match='class_names'):
         _build(tiny, text='class_names')
+
+
+def test_shared_modules_keep_their_heads(tiny):
+    unet = MODELS.build(tiny.unet)
+    vae = MODELS.build(tiny.vae)
+    model = MODELS.build(dict(type='SDUNetFeatures', unet=unet, vae=vae,
+                              text_encoder=tiny.text_encoder, taps='vpd'))
+    assert model.unet is unet and model.codec.vae is vae
+    assert vae.decoder is not None and unet.conv_out.out_channels == 4
+    assert model(torch.rand(1, 3, 64, 64) * 2 - 1)[0].shape == (1, 16, 8, 8)

@@ -110,7 +110,9 @@ class SDUNetFeatures(nn.Module):
             (VPD). Frozen parts run under ``torch.no_grad()``.
         drop_unet_head (bool): delete the UNet's unused output GroupNorm and
             conv (VPD does; a trainable UNet otherwise has unused params).
+            Only when ``unet`` is a config: a passed module is left intact.
         drop_vae_decoder (bool): delete the VAE decoder (never used here).
+            Only when ``vae`` is a config.
 
     ``forward(x, captions=None, class_ids=None)``:
         x (Tensor): (B, 3, H, W) in [-1, 1], H and W multiples of 8.
@@ -146,10 +148,13 @@ class SDUNetFeatures(nn.Module):
             vae=vae, sample_posterior=posterior == 'sample',
             scaling_factor=None if apply_scaling else 1.0, shift_factor=None
             if apply_scaling else 0.0)
-        if drop_vae_decoder:
+        # Parts passed in as built modules may be shared (e.g. with the
+        # generator of Diff-2-in-1's data creation), so only parts built
+        # here lose their unused heads.
+        if drop_vae_decoder and isinstance(vae, dict):
             self.codec.vae.decoder = None
             self.codec.vae.post_quant_conv = None
-        if drop_unet_head:
+        if drop_unet_head and isinstance(unet, dict):
             self.unet.conv_norm_out = None
             self.unet.conv_act = None
             self.unet.conv_out = nn.Identity()

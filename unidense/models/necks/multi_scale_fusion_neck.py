@@ -128,9 +128,11 @@ class MultiScaleFusionNeck(nn.Module):
                                norm, spectral_norm))
         # extension to finer strides: ConvT x2 steps
         fine, coarse = min(target_strides), max(target_strides)
+        finest_wanted = min(stride for stride, _ in specs)
+        coarsest_wanted = max(stride for stride, _ in specs)
         self.down_strides = []
         s = fine // 2
-        while s >= min(s for s, _ in specs) and s >= 1:
+        while s >= max(finest_wanted, 1):
             self.down_strides.append(s)
             s //= 2
         base = self.level_channels[0]
@@ -146,7 +148,7 @@ class MultiScaleFusionNeck(nn.Module):
         # extension to coarser strides: strided conv steps
         self.up_strides = []
         s = coarse * 2
-        while s <= max(s for s, _ in specs):
+        while s <= coarsest_wanted:
             self.up_strides.append(s)
             s *= 2
         self.down_steps = nn.ModuleList()
