@@ -72,8 +72,9 @@ MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
 WEIGHT_INITIALIZERS = Registry('weight initializer',
                                parent=MMENGINE_WEIGHT_INITIALIZERS,
                                locations=_MODEL_LOCATIONS)
+# Pipelines register task utilities too (e.g. ``DepthEnsemble``).
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS,
-                      locations=_MODEL_LOCATIONS)
+                      locations=_MODEL_LOCATIONS + ['unidense.pipelines'])
 
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
                       locations=_ENGINE_LOCATIONS)
