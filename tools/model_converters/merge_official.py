@@ -184,9 +184,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     meta = convert(args.src, args.out, args.variant)
-    print(f'wrote {args.out}: MERGE-{"B" if meta["variant"] == "base" else "L"}'
-          f', {meta["num_tensors"]} tensors, {meta["num_params"]:,} '
-          f'parameters; fusion settings {meta["fusion"]}')
+    name = 'MERGE-B' if meta['variant'] == 'base' else 'MERGE-L'
+    print(f'wrote {args.out}: {name}, {meta["num_tensors"]} tensors, '
+          f'{meta["num_params"]:,} parameters; fusion settings '
+          f'{meta["fusion"]}')
     return 0
 
 

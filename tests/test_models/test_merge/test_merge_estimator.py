@@ -75,6 +75,11 @@ def test_t2i_is_bitwise_the_diffusers_pipeline_and_modes_switch():
     assert samples[0].pred_depth.data.shape == (1, 40, 36)
     d = samples[0].pred_depth.data
     assert 0 <= d.min() and d.max() <= 1
+    # processing resolution and ensembling: still restored to ori_shape
+    model.processing_res, model.ensemble_size = 48, 3
+    samples = model.predict(x, _samples())
+    assert samples[1].pred_depth.data.shape == (1, 40, 36)
+    model.processing_res, model.ensemble_size = None, 1
     model.set_mode('t2i')
     again = model.generate(generator=torch.Generator().manual_seed(7), **kw)
     assert torch.equal(again, ref)

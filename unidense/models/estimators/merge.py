@@ -10,7 +10,6 @@ import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
