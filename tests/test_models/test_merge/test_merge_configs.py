@@ -132,3 +132,27 @@ def test_model_index_lists_merge_metafile():
     b = [m for m in meta['Models'] if m['Name'].startswith('merge-b')][0]
     nyu = [r for r in b['Results'] if r['Dataset'] == 'NYUv2'][0]
     assert nyu['Metrics'] == {'AbsRel': 7.5, 'Delta1': 94.2}
+
+
+def test_flux_tiny_t2i_is_bitwise_the_diffusers_pipeline():
+    from diffusers import FluxPipeline
+    from unidense.registry import DIFFUSION_SCHEDULERS, MODELS
+    import unidense.models  # noqa: F401
+    cfg = Config.fromfile(osp.join(CFG, 'flux_depth_tiny.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).set_mode('t2i')
+    pipe = FluxPipeline(
+        scheduler=DIFFUSION_SCHEDULERS.build(cfg.model.test_scheduler),
+        vae=model.codec.vae, text_encoder=None, tokenizer=None,
+        text_encoder_2=None, tokenizer_2=None,
+        transformer=model.backbone.transformer)
+    pipe.set_progress_bar_config(disable=True)
+    enc = model.text_encoder.encode(['a red box', 'a room'])
+    kw = dict(prompt_embeds=enc['embeds'],
+              pooled_prompt_embeds=enc['pooled'], height=64, width=64,
+              num_inference_steps=3, guidance_scale=3.5)
+    ref = pipe(output_type='pt', generator=torch.Generator().manual_seed(4),
+               **kw).images
+    ours = model.generate(generator=torch.Generator().manual_seed(4), **kw)
+    assert ours.shape == ref.shape == (2, 3, 64, 64)
+    assert torch.equal(ours, ref)

@@ -9,6 +9,7 @@ import copy
 import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
@@ -428,6 +429,7 @@ class MERGE(BaseModel):
                  prompt_attention_mask: Optional[torch.Tensor] = None,
                  negative_prompt_embeds: Optional[torch.Tensor] = None,
                  negative_prompt_attention_mask: Optional[torch.Tensor] = None,
+                 pooled_prompt_embeds: Optional[torch.Tensor] = None,
                  height: Optional[int] = None,
                  width: Optional[int] = None,
                  num_inference_steps: int = 20,
@@ -435,27 +437,31 @@ class MERGE(BaseModel):
                  generator: Optional[torch.Generator] = None,
                  eta: float = 0.0,
                  output_type: str = 'pt') -> torch.Tensor:
-        """Text-to-image sampling with the untouched frozen PixArt model.
+        """Text-to-image sampling with the untouched frozen DiT.
 
-        Follows diffusers' ``PixArtAlphaPipeline`` step for step (same noise
-        draw, scheduler calls, guidance and learned-sigma split), so that the
-        same seed and text embeddings give bitwise identical images.
+        PixArt follows diffusers' ``PixArtAlphaPipeline`` step for step (same
+        noise draw, scheduler calls, guidance and learned-sigma split), FLUX
+        follows ``FluxPipeline`` (packed noise, shifted sigmas, distilled
+        guidance ``guidance_scale``, no true CFG), so that the same seed and
+        text embeddings give bitwise identical images.
 
         Args:
             prompts: text prompts (encoded with ``text_encoder``; the
                 negative prompt is ''), or give ``prompt_embeds`` (B, L, D)
                 and ``prompt_attention_mask`` (B, L) directly (and the
                 negative ones when ``guidance_scale > 1``).
-            height, width: pixels (default: sample_size x latent stride).
+            pooled_prompt_embeds: FLUX only, (B, P) pooled CLIP embedding
+                given with ``prompt_embeds``.
+            height, width: pixels (default: sample_size x latent stride;
+                FLUX: 1024).
             output_type: 'pt' -> (B, 3, H, W) in [0, 1]; 'latent' -> the
                 final (B, C, H/8, W/8) latent.
         """
         self._require('t2i', 'generate')
         if self.is_flux:
-            raise NotImplementedError(
-                'MERGE.generate: text-to-image sampling is implemented for '
-                'PixArt; for FLUX use diffusers FluxPipeline with '
-                'transformer=model.backbone.transformer (it is untouched)')
+            return self._generate_flux(
+                prompts, prompt_embeds, pooled_prompt_embeds, height, width,
+                num_inference_steps, guidance_scale, generator, output_type)
         from diffusers.utils.torch_utils import randn_tensor
         tf = self.backbone.transformer
         cfg_guidance = guidance_scale > 1.0
@@ -538,6 +544,66 @@ class MERGE(BaseModel):
             out = sched.step(pred, t, latents, **step_kwargs,
                              return_dict=False)
             latents = out[1] if num_inference_steps == 1 else out[0]
+        if output_type == 'latent':
+            return latents
+        image = self.codec.decode_rgb(latents)
+        return (image / 2 + 0.5).clamp(0, 1)
+
+    def _generate_flux(self, prompts, prompt_embeds, pooled_prompt_embeds,
+                       height, width, num_inference_steps, guidance_scale,
+                       generator, output_type):
+        from diffusers.pipelines.flux.pipeline_flux import calculate_shift
+        from diffusers.utils.torch_utils import randn_tensor
+        bb = self.backbone
+        tf = bb.transformer
+        if prompt_embeds is None:
+            if prompts is None:
+                raise ValueError('MERGE.generate: give prompts or '
+                                 'prompt_embeds + pooled_prompt_embeds')
+            prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+            enc = self.text_encoder.encode(prompts)
+            prompt_embeds, pooled_prompt_embeds = enc['embeds'], enc['pooled']
+        if pooled_prompt_embeds is None:
+            raise ValueError('MERGE.generate: FLUX needs '
+                             'pooled_prompt_embeds (B, P) with prompt_embeds')
+        device, dtype = prompt_embeds.device, prompt_embeds.dtype
+        batch = prompt_embeds.shape[0]
+        stride = self.latent_stride
+        height, width = height or 1024, width or 1024
+        # latent sides must be even for the 2x2 packing
+        h = 2 * (int(height) // (stride * 2))
+        w = 2 * (int(width) // (stride * 2))
+        channels = tf.config.in_channels // 4
+        latents = randn_tensor((batch, channels, h, w), generator=generator,
+                               device=device, dtype=dtype)
+        latents = bb.pack_latents(latents)
+        img_ids = bb.latent_image_ids(h, w, device, dtype)
+        txt_ids = torch.zeros(prompt_embeds.shape[1], 3, device=device,
+                              dtype=dtype)
+        sched = copy.deepcopy(self.t2i_scheduler)
+        cfg = sched.config
+        sigmas = np.linspace(1.0, 1 / num_inference_steps,
+                             num_inference_steps)
+        mu = calculate_shift(latents.shape[1],
+                             cfg.get('base_image_seq_len', 256),
+                             cfg.get('max_image_seq_len', 4096),
+                             cfg.get('base_shift', 0.5),
+                             cfg.get('max_shift', 1.15))
+        sched.set_timesteps(sigmas=sigmas, device=device, mu=mu)
+        guidance = None
+        if tf.config.guidance_embeds:
+            guidance = torch.full([1], guidance_scale, device=device,
+                                  dtype=torch.float32).expand(batch)
+        sched.set_begin_index(0)
+        for t in sched.timesteps:
+            timestep = t.expand(batch).to(latents.dtype)
+            pred = tf(hidden_states=latents, timestep=timestep / 1000,
+                      guidance=guidance,
+                      pooled_projections=pooled_prompt_embeds,
+                      encoder_hidden_states=prompt_embeds, txt_ids=txt_ids,
+                      img_ids=img_ids, return_dict=False)[0]
+            latents = sched.step(pred, t, latents, return_dict=False)[0]
+        latents = bb.unpack_latents(latents, h, w)
         if output_type == 'latent':
             return latents
         image = self.codec.decode_rgb(latents)
