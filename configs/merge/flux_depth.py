@@ -35,7 +35,9 @@ model = dict(
     guidance=0.0,
     num_inference_steps=20,
     ensemble_size=1,
-    processing_res=0)
+    # Marigold's per-dataset processing resolution (long side; 0 = native),
+    # looked up from each sample's `protocol`
+    processing_res=dict(default=0, diode=640, eth3d=756))
 
 train_dataloader = dict(batch_size=1)
 # lr 3e-4 (the official code uses 8-bit AdamW and bf16; plain AdamW here),

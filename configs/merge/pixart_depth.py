@@ -39,7 +39,9 @@ model = dict(
     prompt='',
     num_inference_steps=20,
     ensemble_size=1,
-    processing_res=0)
+    # Marigold's per-dataset processing resolution (long side; 0 = native),
+    # looked up from each sample's `protocol`
+    processing_res=dict(default=0, diode=640, eth3d=756))
 
 # 8 GPUs x 4 = 32 (Hypersim / vKITTI 2 batches with p = 0.9 / 0.1)
 train_dataloader = dict(batch_size=4)

@@ -90,6 +90,7 @@ def test_tiny_configs_only_shrink_the_full_ones():
     assert b.model.train_scheduler.type == 'DDPMScheduler'
     assert b.model.train_scheduler.num_train_timesteps == 1000
     assert b.model.num_inference_steps == 20
+    assert b.model.processing_res == dict(default=0, diode=640, eth3d=756)
     l_cfg = Config.fromfile(osp.join(CFG, 'flux_depth.py'))
     assert l_cfg.model.prediction_type == 'flow'
     assert l_cfg.model.fusion.num_groups == (5, 5)

@@ -80,6 +80,15 @@ def test_t2i_is_bitwise_the_diffusers_pipeline_and_modes_switch():
     samples = model.predict(x, _samples())
     assert samples[1].pred_depth.data.shape == (1, 40, 36)
     model.processing_res, model.ensemble_size = None, 1
+    model.processing_res = dict(default=0, diode=64)
+    diode = _samples()
+    for s in diode:
+        s.set_metainfo(dict(protocol='diode'))
+    assert model.processing_res_for(diode) == 64
+    assert model.processing_res_for(_samples()) == 0
+    with pytest.raises(ValueError, match='mixes'):
+        model.processing_res_for(diode[:1] + _samples(1))
+    model.processing_res = None
     model.set_mode('t2i')
     again = model.generate(generator=torch.Generator().manual_seed(7), **kw)
     assert torch.equal(again, ref)

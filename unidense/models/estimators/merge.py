@@ -71,7 +71,10 @@ class MERGE(BaseModel):
         processing_res: long side (pixels) the image is resized to for
             depth estimation; 0/None = the input size. Either way the size is
             rounded to a multiple of the latent stride x patch size and the
-            prediction is restored to ``ori_shape``.
+            prediction is restored to ``ori_shape``. A dict maps a sample's
+            ``protocol`` (or ``dataset_name``) meta key to a value, with
+            ``'default'`` for the rest, e.g. Marigold's
+            ``dict(default=0, diode=640, eth3d=756)``.
         guidance: FLUX guidance value fed to the guidance embedder in depth
             mode (0 as the official code).
         mode: initial mode, 'depth' or 't2i'.
@@ -358,12 +361,14 @@ class MERGE(BaseModel):
     def estimate_depth(self, inputs: torch.Tensor,
                        num_inference_steps: Optional[int] = None,
                        ensemble_size: Optional[int] = None,
-                       generator: Optional[torch.Generator] = None
+                       generator: Optional[torch.Generator] = None,
+                       processing_res: Optional[int] = None
                        ) -> torch.Tensor:
         """Relative depth of RGB images.
 
         Args:
             inputs: (B, 3, H, W) RGB in [-1, 1].
+            processing_res: overrides ``self.processing_res`` (an int).
 
         Returns:
             (B, 1, H, W) relative depth in [0, 1] (0 near, 1 far) at the
@@ -376,8 +381,10 @@ class MERGE(BaseModel):
         if inputs.dim() != 4 or inputs.shape[1] != 3:
             raise ValueError(f'MERGE.estimate_depth: inputs must be (B, 3, H,'
                              f' W) in [-1, 1], got {tuple(inputs.shape)}')
+        if processing_res is None:
+            processing_res = self.processing_res_for(None)
         x, size = resize_to_processing_res(
-            inputs.float(), processing_res=int(self.processing_res or 0),
+            inputs.float(), processing_res=int(processing_res or 0),
             multiple=self.size_multiple)
         z_rgb = self.codec.encode_rgb(x).to(self._param().dtype)
         n = int(ensemble_size or self.ensemble_size)
@@ -399,13 +406,35 @@ class MERGE(BaseModel):
         them to the ground truth (least squares in depth space).
         """
         self._require('depth', 'predict')
-        depth = self.estimate_depth(inputs)
+        depth = self.estimate_depth(
+            inputs, processing_res=self.processing_res_for(data_samples))
         if data_samples is None:
             from unidense.structures import DenseDataSample
             data_samples = [DenseDataSample() for _ in range(len(depth))]
         for d, sample in zip(depth, data_samples):
             sample.pred_depth = restore_to_original(d, sample.metainfo)
         return list(data_samples)
+
+    def processing_res_for(self, data_samples) -> int:
+        """``processing_res`` for a batch (looked up per protocol if a dict).
+
+        Raises:
+            ValueError: if a dict gives different values within one batch.
+        """
+        res = self.processing_res
+        if not isinstance(res, dict):
+            return int(res or 0)
+        values = set()
+        for sample in data_samples or [None]:
+            meta = sample.metainfo if sample is not None else {}
+            key = next((meta[k] for k in ('protocol', 'dataset_name')
+                        if meta.get(k) in res), 'default')
+            values.add(int(res.get(key, 0) or 0))
+        if len(values) > 1:
+            raise ValueError(f'MERGE: one batch mixes processing_res values '
+                             f'{sorted(values)}; evaluate datasets in '
+                             f'separate batches')
+        return values.pop()
 
     def _forward(self, inputs, data_samples=None):
         """Relative depth (B, 1, H, W) in [0, 1] at the input size."""
