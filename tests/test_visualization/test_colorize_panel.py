@@ -60,11 +60,14 @@ def test_make_panel_and_png(tmp_path):
     b = np.zeros((5, 5), np.uint8)
     out = osp.join(tmp_path, 'sub', 'p.png')
     panel = make_panel([a, b], ['a', 'b'], out_file=out, gap=2,
-                       title_height=12)
+                       title_height=12, min_height=0)
     assert panel.shape == (22, 20 + 2 + 10, 3)
     assert (panel[12:, :20] == 200).all() and (panel[12:, 22:] == 0).all()
     back = cv2.imread(out)[..., ::-1]
     np.testing.assert_array_equal(back, panel)
+    # tiny outputs are enlarged (nearest) to a readable height by default
+    big = make_panel([a, b], ['a', 'b'], gap=2, title_height=12)
+    assert big.shape == (12 + 160, 320 + 2 + 160, 3)
     with pytest.raises(ValueError, match='titles'):
         make_panel([a], ['x', 'y'])
     with pytest.raises(ValueError, match='uint8'):

@@ -22,6 +22,7 @@ def make_panel(images: Sequence[np.ndarray],
                titles: Optional[Sequence[str]] = None,
                out_file: Optional[str] = None,
                height: Optional[int] = None,
+               min_height: int = 160,
                gap: int = 4,
                title_height: int = 22) -> np.ndarray:
     """Put images in one row, each under its title.
@@ -32,7 +33,9 @@ def make_panel(images: Sequence[np.ndarray],
             crisp) to a common height, keeping its aspect ratio.
         titles: one string per image (drawn in white on a dark bar).
         out_file: if given, the panel is also written there as PNG.
-        height: common height; default the tallest image.
+        height: common height; default the tallest image, but at least
+            ``min_height`` so that tiny-config outputs (32x32) stay readable
+            and their titles do not overlap.
 
     Returns:
         (title_height + height, sum of widths + gaps, 3) uint8 RGB.
@@ -51,7 +54,7 @@ def make_panel(images: Sequence[np.ndarray],
             raise ValueError(f'make_panel: image {i} must be (H, W, 3) uint8,'
                              f' got {img.shape} {img.dtype}')
         imgs.append(img)
-    h = int(height or max(im.shape[0] for im in imgs))
+    h = int(height or max(min_height, max(im.shape[0] for im in imgs)))
     resized = []
     for im in imgs:
         w = max(1, int(round(im.shape[1] * h / im.shape[0])))
