@@ -56,3 +56,15 @@ def test_size_divisor_custom_mean_and_errors():
         pre(dict(inputs=[torch.zeros(4, 5, 5, dtype=torch.uint8)]))
     with pytest.raises(ValueError, match='std'):
         MODELS.build(dict(type='DenseDataPreprocessor', std=0))
+
+
+def test_builds_inside_meta_device_build():
+    # count_params --device meta builds the whole estimator incl. this
+    from unidense.diffusion import meta_device_build
+    from unidense.registry import MODELS
+    with meta_device_build():
+        pre = MODELS.build(dict(type='DenseDataPreprocessor'))
+    assert pre.std.device.type == 'cpu'
+    with pytest.raises(ValueError, match='non-zero'):
+        with meta_device_build():
+            MODELS.build(dict(type='DenseDataPreprocessor', std=0))

@@ -78,3 +78,16 @@ def test_scheduler_offline_miss():
         DIFFUSION_SCHEDULERS.build(dict(type='DDIMScheduler',
                                         from_pretrained='nobody/s',
                                         subfolder='scheduler'))
+
+
+@pytest.mark.parametrize('name', ['DDPMScheduler', 'DDIMScheduler',
+                                  'DPMSolverMultistepScheduler',
+                                  'FlowMatchEulerDiscreteScheduler'])
+def test_schedulers_build_on_cpu_inside_meta_device_build(name):
+    # count_params --device meta builds whole estimators, schedulers included
+    from unidense.diffusion import meta_device_build
+    from unidense.registry import DIFFUSION_SCHEDULERS
+    with meta_device_build():
+        scheduler = DIFFUSION_SCHEDULERS.build(dict(type=name))
+    scheduler.set_timesteps(4)
+    assert scheduler.timesteps.device.type == 'cpu'

@@ -10,10 +10,13 @@ They return the real diffusers scheduler (no proxy), so ``set_timesteps``,
     dict(type='DDIMScheduler', beta_schedule='scaled_linear', ...)  # kwargs
 
 Inside :func:`~unidense.diffusion.meta_device_build` the scheduler is built
-from ``config``/kwargs only (no network).
+from ``config``/kwargs only (no network), and always on the CPU: it holds no
+weights, and some schedulers (DPM-Solver++) copy their tables to numpy.
 """
 import json
 import os.path as osp
+
+import torch
 
 from unidense.registry import DIFFUSION_SCHEDULERS
 from .pretrained import call_from_pretrained, clean_config, is_meta_build
@@ -54,8 +57,9 @@ def build_scheduler(cls_name, from_pretrained=None, subfolder=None,
 def _register(name):
 
     def factory(from_pretrained=None, subfolder=None, config=None, **kwargs):
-        return build_scheduler(name, from_pretrained, subfolder, config,
-                               **kwargs)
+        with torch.device('cpu'):
+            return build_scheduler(name, from_pretrained, subfolder, config,
+                                   **kwargs)
 
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = f'Build ``diffusers.{name}`` (see module doc).'

@@ -46,8 +46,12 @@ class DenseDataPreprocessor(BaseDataPreprocessor):
                  bgr_to_rgb: bool = False, pad_gt: bool = True,
                  non_blocking: bool = False):
         super().__init__(non_blocking)
-        mean = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1)
-        std = torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1)
+        # explicit CPU: the check below must read values even when the model
+        # is built inside a meta-device context (count_params --device meta)
+        mean = torch.as_tensor(mean, dtype=torch.float32,
+                               device='cpu').reshape(-1, 1, 1)
+        std = torch.as_tensor(std, dtype=torch.float32,
+                              device='cpu').reshape(-1, 1, 1)
         if mean.numel() not in (1, 3) or std.numel() not in (1, 3):
             raise ValueError('DenseDataPreprocessor: mean/std must be a '
                              'scalar or 3 values')

@@ -24,9 +24,7 @@ PREDICTION_TYPES = ('epsilon', 'v_prediction', 'flow')
 def _build_scheduler(cfg):
     if cfg is None or not isinstance(cfg, dict):
         return cfg
-    # schedulers keep CPU tables; a meta-device build must not reach them
-    with torch.device('cpu'):
-        return DIFFUSION_SCHEDULERS.build(cfg)
+    return DIFFUSION_SCHEDULERS.build(cfg)
 
 
 @MODELS.register_module()
@@ -102,10 +100,8 @@ class MERGE(BaseModel):
                  init_cfg: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
             # built from unidense's registry so that the model also builds
-            # outside a runner (no default scope set); it holds no weights,
-            # so it is built on the CPU even inside a meta-device build
-            with torch.device('cpu'):
-                data_preprocessor = MODELS.build(data_preprocessor)
+            # outside a runner (no default scope set)
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         if prediction_type not in PREDICTION_TYPES:
@@ -393,9 +389,7 @@ class MERGE(BaseModel):
         d = depth_to_unit_range(self.codec.decode_depth(z).float())
         if n > 1:
             d = d.view(-1, n, *d.shape[1:])
-            # the ensembler fits its scales/shifts with autograd
-            with torch.enable_grad():
-                d = torch.stack([ensemble_depth(m)[0][0] for m in d])
+            d = torch.stack([ensemble_depth(m)[0][0] for m in d])
         return restore_to_input_size(d, size)
 
     def predict(self, inputs: torch.Tensor,
