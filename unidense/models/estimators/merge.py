@@ -76,6 +76,11 @@ class MERGE(BaseModel):
         guidance: FLUX guidance value fed to the guidance embedder in depth
             mode (0 as the official code).
         mode: initial mode, 'depth' or 't2i'.
+        eval_seed: :meth:`predict` draws each image's starting noise from a
+            generator seeded with ``eval_seed + sample_idx``, so a score
+            does not depend on the global random state, the batch size or
+            the number of processes (``dist_test.sh`` equals ``test.py``).
+            None uses the global random state.
         data_preprocessor: e.g. ``DenseDataPreprocessor``.
     """
 
@@ -96,6 +101,7 @@ class MERGE(BaseModel):
                  processing_res: Optional[int] = None,
                  guidance: float = 0.0,
                  mode: str = 'depth',
+                 eval_seed: Optional[int] = 0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
@@ -133,6 +139,7 @@ class MERGE(BaseModel):
         self.prompt = prompt
         self.num_inference_steps = int(num_inference_steps)
         self.ensemble_size = int(ensemble_size)
+        self.eval_seed = eval_seed
         self.processing_res = processing_res
         self.guidance = guidance
         self._text_cache = {}
@@ -325,12 +332,15 @@ class MERGE(BaseModel):
     def sample_depth_latent(self, z_rgb: torch.Tensor,
                             num_inference_steps: Optional[int] = None,
                             ensemble_size: int = 1,
-                            generator: Optional[torch.Generator] = None
+                            generator: Optional[torch.Generator] = None,
+                            init_latents: Optional[torch.Tensor] = None
                             ) -> torch.Tensor:
         """Denoise depth latents conditioned on RGB latents.
 
         Args:
             z_rgb: (B, C, h, w) RGB latent.
+            init_latents: (B * ensemble_size, C, h, w) starting noise
+                (image-major) instead of drawing it from ``generator``.
 
         Returns:
             (B * ensemble_size, C, h, w) clean depth latents, image-major.
@@ -351,6 +361,7 @@ class MERGE(BaseModel):
         return sample_depth_latents(
             denoise, z_rgb, self.test_scheduler, num_inference_steps=steps,
             ensemble_size=ensemble_size, generator=generator,
+            init_latents=init_latents,
             timestep_kwargs=self._timestep_kwargs(steps, z_rgb))
 
     @torch.no_grad()
@@ -358,13 +369,16 @@ class MERGE(BaseModel):
                        num_inference_steps: Optional[int] = None,
                        ensemble_size: Optional[int] = None,
                        generator: Optional[torch.Generator] = None,
-                       processing_res: Optional[int] = None
+                       processing_res: Optional[int] = None,
+                       noise_seeds: Optional[Sequence[int]] = None
                        ) -> torch.Tensor:
         """Relative depth of RGB images.
 
         Args:
             inputs: (B, 3, H, W) RGB in [-1, 1].
             processing_res: overrides ``self.processing_res`` (an int).
+            noise_seeds: one seed per image for its starting noise (all its
+                ensemble members); overrides ``generator``.
 
         Returns:
             (B, 1, H, W) relative depth in [0, 1] (0 near, 1 far) at the
@@ -384,8 +398,18 @@ class MERGE(BaseModel):
             multiple=self.size_multiple)
         z_rgb = self.codec.encode_rgb(x).to(self._param().dtype)
         n = int(ensemble_size or self.ensemble_size)
+        init = None
+        if noise_seeds is not None:
+            if len(noise_seeds) != len(z_rgb):
+                raise ValueError(f'MERGE.estimate_depth: {len(noise_seeds)} '
+                                 f'noise_seeds for {len(z_rgb)} images')
+            # drawn on the CPU so that a seed gives the same noise anywhere
+            init = torch.cat([
+                torch.randn((n, ) + tuple(z_rgb.shape[1:]),
+                            generator=torch.Generator().manual_seed(int(s)))
+                for s in noise_seeds]).to(z_rgb)
         z = self.sample_depth_latent(z_rgb, num_inference_steps, n,
-                                     generator)
+                                     generator, init_latents=init)
         d = depth_to_unit_range(self.codec.decode_depth(z).float())
         if n > 1:
             d = d.view(-1, n, *d.shape[1:])
@@ -400,8 +424,17 @@ class MERGE(BaseModel):
         them to the ground truth (least squares in depth space).
         """
         self._require('depth', 'predict')
+        seeds = None
+        if self.eval_seed is not None:
+            seeds = [
+                self.eval_seed + int(
+                    (s.metainfo.get('sample_idx', i) if s is not None else i)
+                    or 0)
+                for i, s in enumerate(data_samples or [None] * len(inputs))
+            ]
         depth = self.estimate_depth(
-            inputs, processing_res=self.processing_res_for(data_samples))
+            inputs, processing_res=self.processing_res_for(data_samples),
+            noise_seeds=seeds)
         if data_samples is None:
             from unidense.structures import DenseDataSample
             data_samples = [DenseDataSample() for _ in range(len(depth))]
