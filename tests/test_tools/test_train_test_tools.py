@@ -9,9 +9,7 @@ import json
 import os
 import os.path as osp
 import signal
-import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -22,41 +20,13 @@ from unidense.utils.checkpoint_io import (export_safetensors,
                                           has_valid_marker,
                                           load_checkpoint_safe)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.helpers.launch import REPO, PY
+from tests.helpers.launch import checkpoint_weights as _weights
+from tests.helpers.launch import free_port as _free_port
+from tests.helpers.launch import launch_env as _env
+from tests.helpers.launch import run_logged as _run
+
 TOY = osp.join(REPO, 'tests', 'helpers', 'configs', 'toy_regression.py')
-PY = sys.executable
-
-
-def _env():
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + (os.pathsep + env['PYTHONPATH']
-                                if env.get('PYTHONPATH') else '')
-    env['OMP_NUM_THREADS'] = '1'
-    env['CUDA_VISIBLE_DEVICES'] = env.get('CUDA_VISIBLE_DEVICES', '')
-    env['PYTHON'] = PY
-    return env
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _run(cmd, log, timeout=240, env=None):
-    env = env or _env()
-    with open(log, 'w') as f:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f,
-                              stderr=subprocess.STDOUT, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f'{" ".join(cmd)} failed '
-                             f'(rc={proc.returncode}):\n' +
-                             open(log).read()[-4000:])
-    return open(log).read()
-
-
-def _weights(path):
-    return load_checkpoint_safe(path)['state_dict']
 
 
 @pytest.fixture(scope='module')

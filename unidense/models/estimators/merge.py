@@ -81,6 +81,13 @@ class MERGE(BaseModel):
             does not depend on the global random state, the batch size or
             the number of processes (``dist_test.sh`` equals ``test.py``).
             None uses the global random state.
+        train_seed: if set, :meth:`loss` draws each sample's timestep and
+            noise from a generator seeded with (``train_seed``, training
+            iteration, ``sample_idx``) instead of the global random state,
+            so training on N processes with batch B/N gives the same weights
+            as one process with batch B (the multi-resolution noise is then
+            normalised per sample rather than per batch). None (default)
+            draws per batch from the global state, as the official code.
         data_preprocessor: e.g. ``DenseDataPreprocessor``.
     """
 
@@ -102,6 +109,7 @@ class MERGE(BaseModel):
                  guidance: float = 0.0,
                  mode: str = 'depth',
                  eval_seed: Optional[int] = 0,
+                 train_seed: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
@@ -140,6 +148,7 @@ class MERGE(BaseModel):
         self.num_inference_steps = int(num_inference_steps)
         self.ensemble_size = int(ensemble_size)
         self.eval_seed = eval_seed
+        self.train_seed = train_seed
         self.processing_res = processing_res
         self.guidance = guidance
         self._text_cache = {}
@@ -226,6 +235,23 @@ class MERGE(BaseModel):
             num_train_timesteps=self.train_scheduler.config.
             num_train_timesteps, generator=generator, **cfg)
 
+    def _per_sample_draws(self, z_depth, data_samples, num_train):
+        """(B,) timesteps and (B, C, h, w) noise, each sample from its own
+        CPU generator seeded by (train_seed, iteration, sample_idx)."""
+        from mmengine.logging import MessageHub
+        it = int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
+        ts, noises = [], []
+        for i, sample in enumerate(data_samples):
+            idx = int(sample.metainfo.get('sample_idx', i) or 0)
+            gen = torch.Generator().manual_seed(
+                hash((int(self.train_seed), it, idx)) & 0x7FFFFFFFFFFF)
+            t = torch.randint(0, num_train, (1, ), generator=gen)
+            ts.append(t)
+            noises.append(self._noise(
+                torch.zeros_like(z_depth[i:i + 1], device='cpu'), t, gen))
+        t = torch.cat(ts).to(z_depth.device)
+        return t, torch.cat(noises).to(z_depth)
+
     def denoiser(self, latent: torch.Tensor, cond: torch.Tensor,
                  timestep: torch.Tensor, text: Dict) -> torch.Tensor:
         """One depth-mode network call.
@@ -291,8 +317,12 @@ class MERGE(BaseModel):
         z_rgb, z_depth = z_rgb.to(p.dtype), z_depth.to(p.dtype)
         b = z_depth.shape[0]
         num_train = self.train_scheduler.config.num_train_timesteps
-        t = torch.randint(0, num_train, (b, ), device=z_depth.device)
-        noise = self._noise(z_depth, t)
+        if self.train_seed is None:
+            t = torch.randint(0, num_train, (b, ), device=z_depth.device)
+            noise = self._noise(z_depth, t)
+        else:
+            t, noise = self._per_sample_draws(z_depth, data_samples,
+                                              num_train)
         text = self.encode_prompt(b)
         if self.prediction_type == 'flow':
             # sigma on the unshifted training grid, as the official trainer

@@ -1,0 +1,46 @@
+"""Run tools/ scripts in subprocesses from tests (CPU, gloo)."""
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+from unidense.utils.checkpoint_io import load_checkpoint_safe
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PY = sys.executable
+
+
+def launch_env():
+    """Environment for a tools/ subprocess: repo importable, CPU only."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + (os.pathsep + env['PYTHONPATH']
+                                if env.get('PYTHONPATH') else '')
+    env['OMP_NUM_THREADS'] = '1'
+    env['CUDA_VISIBLE_DEVICES'] = env.get('CUDA_VISIBLE_DEVICES', '')
+    env['PYTHON'] = PY
+    return env
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_logged(cmd, log, timeout=240, env=None):
+    """Run ``cmd`` in the repo root, output to ``log``; raise with its tail
+    on a non-zero exit; return the output."""
+    env = env or launch_env()
+    with open(log, 'w') as f:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} failed '
+                             f'(rc={proc.returncode}):\n' +
+                             open(log).read()[-4000:])
+    return open(log).read()
+
+
+def checkpoint_weights(path):
+    return load_checkpoint_safe(path)['state_dict']
