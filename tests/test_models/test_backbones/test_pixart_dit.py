@@ -298,3 +298,34 @@ class TestPixArtFullSize(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+def test_frozen_network_stays_in_eval_and_keeps_init_for_every_backbone():
+    # one mechanism (FrozenNetworkBackbone) serves PixArtDiT, FluxDiT, SDUNet
+    from torch import nn
+
+    from unidense.models.backbones import FrozenNetworkBackbone
+
+    class Net(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.drop = nn.Dropout(0.5)
+
+    class Wrapper(FrozenNetworkBackbone):
+        network_attr = 'net'
+
+        def __init__(self, frozen):
+            super().__init__()
+            self.set_network(Net(), frozen)
+
+    frozen, trainable = Wrapper(True), Wrapper(False)
+    before = frozen.net.lin.weight.clone()
+    frozen.train()
+    trainable.train()
+    assert not frozen.net.training and trainable.net.training
+    assert not any(p.requires_grad for p in frozen.parameters())
+    assert all(p.requires_grad for p in trainable.parameters())
+    frozen.init_weights()
+    assert torch.equal(frozen.net.lin.weight, before)

@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Optional, Tuple, Union
 
 import torch
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from unidense.registry import MODELS
+from .frozen_network_backbone import FrozenNetworkBackbone
 
 Rotary = Tuple[Tensor, Tensor]
 
@@ -73,7 +73,7 @@ class FluxState:
 
 
 @MODELS.register_module()
-class FluxDiT(BaseModule):
+class FluxDiT(FrozenNetworkBackbone):
     """Frozen-able FLUX.1 transformer with block-level access.
 
     Args:
@@ -90,6 +90,8 @@ class FluxDiT(BaseModule):
         out_channels (int); guidance_embeds (bool).
     """
 
+    network_attr = 'transformer'
+
     def __init__(self,
                  transformer: Union[dict, nn.Module],
                  frozen: bool = True,
@@ -103,8 +105,7 @@ class FluxDiT(BaseModule):
                 'FluxDiT: `transformer` must build a diffusers '
                 'FluxTransformer2DModel, got '
                 f'{type(transformer).__name__}')
-        self.transformer = transformer
-        self.frozen = frozen
+        self.set_network(transformer, frozen)
         cfg = transformer.config
         self.num_double_blocks = len(transformer.transformer_blocks)
         self.num_single_blocks = len(transformer.single_transformer_blocks)
@@ -112,9 +113,6 @@ class FluxDiT(BaseModule):
         self.in_channels = int(cfg.in_channels)
         self.out_channels = int(transformer.out_channels)
         self.guidance_embeds = bool(cfg.guidance_embeds)
-        if frozen:
-            self.transformer.requires_grad_(False)
-            self.transformer.eval()
 
     @property
     def double_blocks(self) -> nn.ModuleList:
@@ -125,18 +123,6 @@ class FluxDiT(BaseModule):
     def single_blocks(self) -> nn.ModuleList:
         """The ``FluxSingleTransformerBlock`` list."""
         return self.transformer.single_transformer_blocks
-
-    def train(self, mode: bool = True) -> 'FluxDiT':
-        super().train(mode)
-        if self.frozen:
-            # Keep the frozen function fixed when a runner calls train().
-            self.transformer.eval()
-        return self
-
-    def init_weights(self):
-        # Pretrained weights must survive mmengine's recursive init.
-        if self.init_cfg is not None:
-            super().init_weights()
 
     # ------------------------------------------------------------------
     # latent packing helpers (same layout as diffusers' FluxPipeline)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Optional, Tuple, Union
 
 import torch
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from unidense.registry import MODELS
+from .frozen_network_backbone import FrozenNetworkBackbone
 
 
 @dataclass
@@ -49,7 +49,7 @@ class PixArtState:
 
 
 @MODELS.register_module()
-class PixArtDiT(BaseModule):
+class PixArtDiT(FrozenNetworkBackbone):
     """Frozen-able PixArt-alpha transformer with block-level access.
 
     Args:
@@ -68,6 +68,8 @@ class PixArtDiT(BaseModule):
         num_blocks, hidden_size, patch_size, in_channels, out_channels (int).
     """
 
+    network_attr = 'transformer'
+
     def __init__(self,
                  transformer: Union[dict, nn.Module],
                  frozen: bool = True,
@@ -82,8 +84,7 @@ class PixArtDiT(BaseModule):
                 'PixArtDiT: `transformer` must build a diffusers '
                 'PixArtTransformer2DModel (with transformer_blocks and '
                 f'adaln_single), got {type(transformer).__name__}')
-        self.transformer = transformer
-        self.frozen = frozen
+        self.set_network(transformer, frozen)
         cfg = transformer.config
         self.num_blocks = len(transformer.transformer_blocks)
         self.hidden_size = int(cfg.num_attention_heads *
@@ -91,28 +92,11 @@ class PixArtDiT(BaseModule):
         self.patch_size = int(cfg.patch_size)
         self.in_channels = int(cfg.in_channels)
         self.out_channels = int(transformer.out_channels)
-        if frozen:
-            self.transformer.requires_grad_(False)
-            self.transformer.eval()
 
     @property
     def blocks(self) -> nn.ModuleList:
         """The frozen ``BasicTransformerBlock`` list (``num_blocks`` long)."""
         return self.transformer.transformer_blocks
-
-    def train(self, mode: bool = True) -> 'PixArtDiT':
-        super().train(mode)
-        if self.frozen:
-            # A runner calls model.train(); a frozen backbone must keep
-            # behaving as at inference (dropout etc.) to stay a fixed function.
-            self.transformer.eval()
-        return self
-
-    def init_weights(self):
-        # Weights are pretrained (or a deliberate random init by diffusers);
-        # mmengine's recursive init must not overwrite them.
-        if self.init_cfg is not None:
-            super().init_weights()
 
     # ------------------------------------------------------------------
     # block-level API

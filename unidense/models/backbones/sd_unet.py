@@ -2,9 +2,9 @@
 import contextlib
 
 import torch
-import torch.nn as nn
 
 from unidense.registry import MODELS
+from .frozen_network_backbone import FrozenNetworkBackbone
 
 
 def _tensor(out):
@@ -71,7 +71,7 @@ def unet_taps(unet):
 
 
 @MODELS.register_module()
-class SDUNet(nn.Module):
+class SDUNet(FrozenNetworkBackbone):
     """Stable Diffusion denoiser (diffusers ``UNet2DConditionModel``).
 
     Args:
@@ -89,22 +89,16 @@ class SDUNet(nn.Module):
     ``down_block_additional_residuals`` ...) go to diffusers' forward.
     """
 
-    def __init__(self, unet, frozen=False):
-        super().__init__()
-        self.unet = MODELS.build(unet) if isinstance(unet, dict) else unet
-        self.frozen = frozen
-        if frozen:
-            self.unet.requires_grad_(False).eval()
+    network_attr = 'unet'
+
+    def __init__(self, unet, frozen=False, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.set_network(
+            MODELS.build(unet) if isinstance(unet, dict) else unet, frozen)
 
     @property
     def config(self):
         return self.unet.config
-
-    def train(self, mode=True):
-        super().train(mode)
-        if self.frozen:
-            self.unet.eval()
-        return self
 
     def forward(self, sample, timestep, encoder_hidden_states,
                 return_features=False, **kwargs):
