@@ -100,7 +100,8 @@ def test_readme_starts_with_main_job_and_tests_and_ci_runs_them():
     assert lines[4].startswith('```')  # exactly two commands
     main_cmd = lines[2].split('#')[0].strip()
     test_cmd = lines[3].split('#')[0].strip()
-    assert 'pytest' in test_cmd
+    assert test_cmd == 'bash tools/run_tests.sh'
+    assert '-m pytest' in open(osp.join(REPO, 'tools', 'run_tests.sh')).read()
     ci = osp.join(REPO, '.ci', 'run')
     got = subprocess.run(['bash', ci, '--print-test-command'],
                          capture_output=True, text=True, check=True).stdout

@@ -4,10 +4,13 @@
 # checkpoint on held-out scenes, and write
 #   work_dirs/demo/metrics.json   AbsRel / delta1 ... (least-squares aligned)
 #   work_dirs/demo/vis/*.png      RGB | GT depth | predicted depth panels
+# Installs unidense into .venv first if no interpreter here can import it
+# (see tools/ensure_env.sh).
 # Usage: bash tools/run_demo.sh [extra train.py args...]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
+# shellcheck source=tools/ensure_env.sh
+source "$ROOT/tools/ensure_env.sh"
 CONFIG=${CONFIG:-"$ROOT/configs/merge/pixart_depth_tiny.py"}
 WORK_DIR=${WORK_DIR:-"$ROOT/work_dirs/demo"}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
