@@ -4,6 +4,7 @@ import os.path as osp
 import time
 import unittest
 
+import pytest
 import torch
 from mmengine.config import Config
 from torch import nn
@@ -329,3 +330,8 @@ def test_frozen_network_stays_in_eval_and_keeps_init_for_every_backbone():
     assert all(p.requires_grad for p in trainable.parameters())
     frozen.init_weights()
     assert torch.equal(frozen.net.lin.weight, before)
+    with pytest.raises(TypeError, match='Wrapper: `net` must build a '
+                       'diffusers UNet2DConditionModel .*down_blocks'):
+        Wrapper(True).set_network(Net(), True,
+                                  expected='UNet2DConditionModel',
+                                  required_attrs=('down_blocks', ))

@@ -97,15 +97,9 @@ class FluxDiT(FrozenNetworkBackbone):
                  frozen: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(transformer, dict):
-            transformer = MODELS.build(transformer)
-        if not isinstance(transformer, nn.Module) or not hasattr(
-                transformer, 'single_transformer_blocks'):
-            raise TypeError(
-                'FluxDiT: `transformer` must build a diffusers '
-                'FluxTransformer2DModel, got '
-                f'{type(transformer).__name__}')
-        self.set_network(transformer, frozen)
+        transformer = self.set_network(
+            transformer, frozen, expected='FluxTransformer2DModel',
+            required_attrs=('transformer_blocks', 'single_transformer_blocks'))
         cfg = transformer.config
         self.num_double_blocks = len(transformer.transformer_blocks)
         self.num_single_blocks = len(transformer.single_transformer_blocks)

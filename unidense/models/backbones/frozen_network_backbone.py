@@ -1,15 +1,18 @@
 """Base class of backbones that own one pretrained diffusers network."""
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmengine.model import BaseModule
+
+from unidense.registry import MODELS
 
 
 class FrozenNetworkBackbone(BaseModule):
     """A backbone wrapping one pretrained network that may be frozen.
 
     Subclasses name the attribute holding the network in ``network_attr``
-    and call :meth:`set_network` once it is built. A frozen network has
+    and call :meth:`set_network` with the network or its config. A frozen
+    network has
     ``requires_grad=False`` and stays in eval mode when the backbone is put
     in train mode (runners call ``model.train()`` before every training
     iteration; dropout in a frozen network would make it a different
@@ -25,12 +28,38 @@ class FrozenNetworkBackbone(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.frozen = False
 
-    def set_network(self, network: nn.Module, frozen: bool) -> None:
+    def set_network(self,
+                    network: Union[dict, nn.Module],
+                    frozen: bool,
+                    expected: Optional[str] = None,
+                    required_attrs: Sequence[str] = ()) -> nn.Module:
+        """Build ``network`` if it is a config, check it, store and freeze it.
+
+        Args:
+            network: a module or a MODELS config dict.
+            frozen: freeze it (see the class doc).
+            expected: class name used in the error message.
+            required_attrs: attributes the module must have; a module
+                without them raises ``TypeError`` naming ``expected``.
+
+        Returns:
+            The module.
+        """
+        if isinstance(network, dict):
+            network = MODELS.build(network)
+        missing = [a for a in required_attrs if not hasattr(network, a)]
+        if not isinstance(network, nn.Module) or missing:
+            raise TypeError(
+                f'{type(self).__name__}: `{self.network_attr}` must build a '
+                f'diffusers {expected or "module"} (with '
+                f'{", ".join(required_attrs) or "parameters"}), got '
+                f'{type(network).__name__}')
         setattr(self, self.network_attr, network)
         self.frozen = bool(frozen)
         if self.frozen:
             network.requires_grad_(False)
             network.eval()
+        return network
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -75,16 +75,9 @@ class PixArtDiT(FrozenNetworkBackbone):
                  frozen: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(transformer, dict):
-            transformer = MODELS.build(transformer)
-        if not isinstance(transformer, nn.Module) or not hasattr(
-                transformer, 'transformer_blocks') or not hasattr(
-                    transformer, 'adaln_single'):
-            raise TypeError(
-                'PixArtDiT: `transformer` must build a diffusers '
-                'PixArtTransformer2DModel (with transformer_blocks and '
-                f'adaln_single), got {type(transformer).__name__}')
-        self.set_network(transformer, frozen)
+        transformer = self.set_network(
+            transformer, frozen, expected='PixArtTransformer2DModel',
+            required_attrs=('transformer_blocks', 'adaln_single'))
         cfg = transformer.config
         self.num_blocks = len(transformer.transformer_blocks)
         self.hidden_size = int(cfg.num_attention_heads *

@@ -93,8 +93,9 @@ class SDUNet(FrozenNetworkBackbone):
 
     def __init__(self, unet, frozen=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.set_network(
-            MODELS.build(unet) if isinstance(unet, dict) else unet, frozen)
+        self.set_network(unet, frozen, expected='UNet2DConditionModel',
+                         required_attrs=('down_blocks', 'mid_block',
+                                         'up_blocks'))
 
     @property
     def config(self):
