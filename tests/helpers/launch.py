@@ -44,3 +44,24 @@ def run_logged(cmd, log, timeout=240, env=None):
 
 def checkpoint_weights(path):
     return load_checkpoint_safe(path)['state_dict']
+
+
+def sigkill_after_first_checkpoint(cmd, work_dir, log, timeout=240):
+    """Start training ``cmd`` (writing to ``work_dir``), SIGKILL it as soon
+    as ``work_dir/last_checkpoint`` appears, and return the process's exit
+    code (``-SIGKILL`` when the kill landed before it finished)."""
+    import signal
+    import time
+    last = osp.join(str(work_dir), 'last_checkpoint')
+    with open(log, 'w') as f:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=launch_env(), stdout=f,
+                                stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while not osp.exists(last) and proc.poll() is None:
+            if time.time() > deadline:
+                proc.kill()
+                raise AssertionError(f'no checkpoint appeared in {work_dir}')
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return proc.returncode

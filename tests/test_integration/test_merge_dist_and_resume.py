@@ -10,9 +10,7 @@ grouped converters) through tools/train.py and tools/dist_train.sh (CPU, gloo).
 """
 import os
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
@@ -21,6 +19,7 @@ from tests.helpers.launch import checkpoint_weights as _weights
 from tests.helpers.launch import free_port as _free_port
 from tests.helpers.launch import launch_env as _env
 from tests.helpers.launch import run_logged as _run
+from tests.helpers.launch import sigkill_after_first_checkpoint
 from unidense.utils.checkpoint_io import has_valid_marker
 
 TINY = os.path.join(REPO, 'configs', 'merge', 'pixart_depth_tiny.py')
@@ -80,17 +79,10 @@ def test_tiny_merge_sigkill_then_resume_equals_uninterrupted(tmp_path):
           '--cfg-options'] + opts, tmp_path / 'full.log')
     cmd = [PY, 'tools/train.py', TINY, '--work-dir', str(killed),
            '--cfg-options'] + opts
-    with open(tmp_path / 'killed.log', 'w') as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=log,
-                                stderr=subprocess.STDOUT)
-        last = killed / 'last_checkpoint'
-        deadline = time.time() + 240
-        while not last.exists() and proc.poll() is None:
-            assert time.time() < deadline, 'no checkpoint appeared'
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    rc = sigkill_after_first_checkpoint(cmd, killed,
+                                        tmp_path / 'killed.log')
+    assert rc == -signal.SIGKILL
+    last = killed / 'last_checkpoint'
     assert not (killed / 'iter_40.pth').exists(), 'killed too late'
     assert has_valid_marker(last.read_text())
     log = _run([PY, 'tools/train.py', TINY, '--work-dir', str(killed),

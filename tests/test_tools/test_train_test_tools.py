@@ -6,11 +6,8 @@ same training with ``dist_train.sh`` on 2 processes (batch 2 each), and the
 evaluation of its checkpoint with ``test.py`` and ``dist_test.sh``.
 """
 import json
-import os
 import os.path as osp
 import signal
-import subprocess
-import time
 
 import pytest
 import torch
@@ -25,6 +22,7 @@ from tests.helpers.launch import checkpoint_weights as _weights
 from tests.helpers.launch import free_port as _free_port
 from tests.helpers.launch import launch_env as _env
 from tests.helpers.launch import run_logged as _run
+from tests.helpers.launch import sigkill_after_first_checkpoint
 
 TOY = osp.join(REPO, 'tests', 'helpers', 'configs', 'toy_regression.py')
 
@@ -130,17 +128,10 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     # slow steps so that the kill lands mid-way
     cmd = [PY, 'tools/train.py', TOY, '--work-dir', str(kill_dir),
            '--cfg-options'] + NOISY + ['model.iter_sleep=0.3']
-    with open(tmp_path / 'killed.log', 'w') as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=log,
-                                stderr=subprocess.STDOUT)
-        last = kill_dir / 'last_checkpoint'
-        deadline = time.time() + 180
-        while not last.exists() and proc.poll() is None:
-            assert time.time() < deadline, 'no checkpoint appeared'
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    rc = sigkill_after_first_checkpoint(cmd, kill_dir,
+                                        tmp_path / 'killed.log', timeout=180)
+    assert rc == -signal.SIGKILL
+    last = kill_dir / 'last_checkpoint'
     assert not (kill_dir / 'iter_12.pth').exists(), 'killed too late'
     resumed_from = last.read_text()
     assert has_valid_marker(resumed_from)
