@@ -8,7 +8,6 @@ Multi-process: ``bash tools/dist_test.sh CONFIG CHECKPOINT N [args]``.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import warnings
@@ -17,13 +16,14 @@ _REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _REPO not in sys.path:
     sys.path.insert(1, _REPO)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.dist import get_rank  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from unidense.registry import RUNNERS  # noqa: E402
 from unidense.utils.checkpoint_io import write_text_atomic  # noqa: E402
+from unidense.utils.runner_cli import (add_runner_arguments,  # noqa: E402
+                                       build_runner, load_runner_config,
+                                       parse_runner_args)
 
 
 def parse_args(argv=None):
@@ -32,7 +32,6 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file (.pth written '
                         'by unidense, or .safetensors)')
-    parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument(
         '--out', help='write the metrics to this JSON file (rank 0)')
     parser.add_argument(
@@ -43,26 +42,8 @@ def parse_args(argv=None):
         'default_hooks.visualization)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='allow unpickling checkpoints that unidense did not write')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, e.g. '
-        'test_dataloader.batch_size=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser, 'test_dataloader.batch_size=2')
+    return parse_runner_args(parser, argv)
 
 
 def enable_visualization(cfg, args) -> None:
@@ -84,19 +65,9 @@ def enable_visualization(cfg, args) -> None:
 
 
 def build_cfg(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    if args.trust_checkpoint:
-        cfg.trust_checkpoint = True
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     return cfg
@@ -115,11 +86,7 @@ def _jsonable(value):
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    metrics = runner.test()
+    metrics = build_runner(cfg).test()
     if args.out and get_rank() == 0:
         write_text_atomic(
             args.out, json.dumps(_jsonable(metrics), indent=2) + '\n')

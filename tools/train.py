@@ -8,7 +8,6 @@ GPU: NCCL).
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
@@ -18,17 +17,17 @@ _REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _REPO not in sys.path:
     sys.path.insert(1, _REPO)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from unidense.registry import RUNNERS  # noqa: E402
+from unidense.utils.runner_cli import (add_runner_arguments,  # noqa: E402
+                                       build_runner, load_runner_config,
+                                       parse_runner_args)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a unidense model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -42,43 +41,14 @@ def parse_args(argv=None):
         default=False,
         help='mixed precision: AmpOptimWrapper on CUDA, bfloat16 autocast on '
         'CPU')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='allow unpickling checkpoints that unidense did not write '
-        '(pickles can run arbitrary code; only for files you trust)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, e.g. '
-        'train_dataloader.batch_size=2 "key=[a,b]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch>=2.0 passes --local-rank; keep both spellings.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(
+        parser, 'train_dataloader.batch_size=2 "key=[a,b]"')
+    return parse_runner_args(parser, argv)
 
 
 def build_cfg(args) -> Config:
     """Config after applying the command line (split out for tests)."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-
+    cfg = load_runner_config(args)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
@@ -99,20 +69,13 @@ def build_cfg(args) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-
-    if args.trust_checkpoint:
-        cfg.trust_checkpoint = True
     return cfg
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':
