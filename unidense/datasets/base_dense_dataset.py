@@ -45,7 +45,8 @@ class BaseDenseDataset(BaseDataset):
         templates: path templates for id-style split files.
         depth_scale, depth_range, protocol, intrinsics, reduce_zero_label:
             override the class defaults.
-        skip_missing_depth: drop samples whose depth file is listed missing.
+        skip_missing_depth: drop samples whose depth file is listed missing
+            (default: the class's ``SKIP_MISSING_DEPTH``).
         check_files: verify every listed file exists at init (clear error
             naming line and file instead of a failure mid-epoch).
         pipeline: transform configs (built with the unidense TRANSFORMS
@@ -59,6 +60,9 @@ class BaseDenseDataset(BaseDataset):
     DEPTH_RANGE: Optional[Sequence[float]] = None
     PROTOCOL: Optional[str] = None
     INTRINSICS: Optional[list] = None
+    # Split files whose depth column may be 'None' (KITTI's Eigen list) drop
+    # those samples; datasets that derive missing depth paths keep them.
+    SKIP_MISSING_DEPTH: bool = True
     REDUCE_ZERO_LABEL = False
 
     def __init__(self,
@@ -72,7 +76,7 @@ class BaseDenseDataset(BaseDataset):
                  protocol: Optional[str] = None,
                  intrinsics: Optional[list] = None,
                  reduce_zero_label: Optional[bool] = None,
-                 skip_missing_depth: bool = True,
+                 skip_missing_depth: Optional[bool] = None,
                  check_files: bool = False,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  **kwargs):
@@ -88,7 +92,9 @@ class BaseDenseDataset(BaseDataset):
             else self.INTRINSICS
         self.reduce_zero_label = self.REDUCE_ZERO_LABEL \
             if reduce_zero_label is None else reduce_zero_label
-        self.skip_missing_depth = skip_missing_depth
+        self.skip_missing_depth = (skip_missing_depth
+                                   if skip_missing_depth is not None else
+                                   self.SKIP_MISSING_DEPTH)
         self.check_files = check_files
         built = [TRANSFORMS.build(t) if isinstance(t, dict) else t
                  for t in pipeline]

@@ -23,10 +23,7 @@ class DIODEDataset(BaseDenseDataset):
     DEPTH_SCALE = 1.0
     DEPTH_RANGE = (0.6, 350.0)
     PROTOCOL = 'diode'
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault('skip_missing_depth', False)
-        super().__init__(**kwargs)
+    SKIP_MISSING_DEPTH = False
 
     def complete_info(self, info):
         stem = info['img_path'][:-len('.png')] if info['img_path'].endswith(

@@ -23,10 +23,7 @@ class MegaDepthDataset(BaseDenseDataset):
     DEPTH_SCALE = 1.0
     DEPTH_RANGE = (1e-8, float('inf'))
     PROTOCOL = 'megadepth'
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault('skip_missing_depth', False)
-        super().__init__(**kwargs)
+    SKIP_MISSING_DEPTH = False
 
     def complete_info(self, info):
         if info.get('depth_path') is None:

@@ -23,10 +23,7 @@ class VKITTI2Dataset(BaseDenseDataset):
     PROTOCOL = 'vkitti'
     INTRINSICS = [[725.0087, 0.0, 620.5], [0.0, 725.0087, 187.0],
                   [0.0, 0.0, 1.0]]
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault('skip_missing_depth', False)
-        super().__init__(**kwargs)
+    SKIP_MISSING_DEPTH = False
 
     def complete_info(self, info):
         if info.get('depth_path') is None:
