@@ -5,6 +5,7 @@ noise schedulers (DIFFUSION_SCHEDULERS), ``TextEncoder`` and ``LatentCodec``
 (MODELS). See docs/advanced_guides/interfaces.md section 3.
 """
 from .byte_tokenizer import ByteTokenizer
+from .freezing import freeze, is_frozen, keep_frozen_in_eval, unmark_frozen
 from .latent_codec import LatentCodec
 from .model_factories import (AutoencoderKL, CLIPTextModel,
                               CLIPTextModelWithProjection,
@@ -15,7 +16,8 @@ from .pretrained import (PretrainedNotFoundError, hub_offline, is_meta_build,
                          meta_device_build, resolve_dtype)
 from .schedulers import (DDIMScheduler, DDPMScheduler,
                          DPMSolverMultistepScheduler,
-                         FlowMatchEulerDiscreteScheduler, build_scheduler)
+                         FlowMatchEulerDiscreteScheduler, as_scheduler,
+                         build_scheduler)
 from .text_encoder import TextEncoder
 from .tokenizers import CLIPTokenizer, T5Tokenizer
 
@@ -27,6 +29,7 @@ __all__ = [
     'LatentCodec', 'PixArtTransformer2DModel', 'PretrainedNotFoundError',
     'T5EncoderModel', 'T5Tokenizer', 'TextEncoder', 'UNet2DConditionModel',
     'build_pretrained_module', 'build_scheduler', 'hub_offline',
-    'is_meta_build', 'meta_device_build', 'resolve_dtype'
+    'is_meta_build', 'meta_device_build', 'resolve_dtype', 'as_scheduler',
+    'freeze', 'is_frozen', 'keep_frozen_in_eval', 'unmark_frozen'
 ]
 from .multi_res_noise import multi_res_noise_like  # noqa: F401,E402

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from unidense.registry import MODELS
+from .freezing import freeze, keep_frozen_in_eval
 
 
 @MODELS.register_module()
@@ -56,13 +57,11 @@ class LatentCodec(nn.Module):
         self.max_batch = None if max_batch is None else int(max_batch)
         self.frozen = frozen
         if frozen:
-            self.vae.requires_grad_(False).eval()
+            freeze(self.vae)
 
     def train(self, mode=True):
         super().train(mode)
-        if self.frozen:
-            self.vae.eval()
-        return self
+        return keep_frozen_in_eval(self)
 
     @property
     def latent_channels(self):

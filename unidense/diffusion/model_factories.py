@@ -34,8 +34,9 @@ the meta device.
 import os.path as osp
 
 from unidense.registry import MODELS
-from .pretrained import (call_from_pretrained, clean_config, freeze,
-                         is_meta_build, load_config_dict, resolve_dtype)
+from .freezing import freeze
+from .pretrained import (call_from_pretrained, clean_config, is_meta_build,
+                         load_config_dict, resolve_dtype)
 
 
 def _diffusers_cls(name):
@@ -65,6 +66,11 @@ def build_pretrained_module(lib, cls_name, from_pretrained=None,
     meta = is_meta_build()
     if from_pretrained is not None and not meta:
         kwargs = dict(overrides)
+        if lib == 'diffusers':
+            # accelerate (a runtime dependency) loads the weights straight
+            # into an empty model: no random init, one copy in memory (a
+            # FLUX transformer is 24 GB). transformers >= 5 always does so.
+            kwargs.setdefault('low_cpu_mem_usage', True)
         if dtype is not None:
             kwargs['torch_dtype'] = dtype
         module = call_from_pretrained(cls.from_pretrained, from_pretrained,

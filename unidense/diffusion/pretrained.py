@@ -140,10 +140,3 @@ def call_from_pretrained(loader, name, subfolder=None, **kwargs):
         # hub id offline also ends here.
         raise PretrainedNotFoundError(
             not_found_message(name, subfolder, exc)) from exc
-
-
-def freeze(module):
-    """requires_grad_(False) + eval(); returns the module."""
-    module.requires_grad_(False)
-    module.eval()
-    return module

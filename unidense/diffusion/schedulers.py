@@ -13,6 +13,7 @@ Inside :func:`~unidense.diffusion.meta_device_build` the scheduler is built
 from ``config``/kwargs only (no network), and always on the CPU: it holds no
 weights, and some schedulers (DPM-Solver++) copy their tables to numpy.
 """
+import copy
 import json
 import os.path as osp
 
@@ -52,6 +53,35 @@ def build_scheduler(cls_name, from_pretrained=None, subfolder=None,
     # from_config (not cls(**kwargs)) tolerates keys of a sibling class, as
     # when a DPM-Solver scheduler_config.json is loaded into DDPMScheduler.
     return cls.from_config(kwargs)
+
+
+def as_scheduler(scheduler, private_copy: bool = False,
+                 what: str = 'scheduler'):
+    """The one way every part turns a scheduler argument into a scheduler.
+
+    Args:
+        scheduler: a ``DIFFUSION_SCHEDULERS`` config dict, a built diffusers
+            scheduler (anything with ``set_timesteps`` and ``step``) or None
+            (returned as is, for optional schedulers).
+        private_copy: deep-copy a built scheduler. ``set_timesteps`` and
+            ``step`` mutate a scheduler (step index, multistep history), so
+            a sampler steps its own copy and the caller's object stays
+            reusable: the same seed then gives the same result every call.
+        what: the argument's name, for the error message.
+
+    Raises:
+        TypeError: for anything else, naming ``what``.
+    """
+    if scheduler is None:
+        return None
+    if isinstance(scheduler, dict):
+        return DIFFUSION_SCHEDULERS.build(scheduler)
+    if not hasattr(scheduler, 'set_timesteps') or not hasattr(
+            scheduler, 'step'):
+        raise TypeError(f'{what} must be a diffusers scheduler '
+                        '(set_timesteps/step) or a DIFFUSION_SCHEDULERS '
+                        f'config dict, got {type(scheduler).__name__}')
+    return copy.deepcopy(scheduler) if private_copy else scheduler
 
 
 def _register(name):

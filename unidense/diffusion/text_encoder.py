@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from unidense.registry import MODELS, TASK_UTILS
+from .freezing import freeze, keep_frozen_in_eval
 
 _ROLES = ('sequence', 'pooled')
 
@@ -93,7 +94,7 @@ class TextEncoder(nn.Module):
                 hidden_layer=hidden_layer))
         if frozen:
             for enc in self.encoders:
-                enc.requires_grad_(False).eval()
+                freeze(enc)
         self.frozen = frozen
         self.use_cache = cache
         self.max_cache = int(max_cache)
@@ -115,10 +116,7 @@ class TextEncoder(nn.Module):
 
     def train(self, mode=True):
         super().train(mode)
-        if self.frozen:
-            for enc in self.encoders:
-                enc.eval()
-        return self
+        return keep_frozen_in_eval(self)
 
     def _caching(self, idx):
         return self.use_cache and not any(

@@ -23,7 +23,6 @@ Typical use inside an estimator's ``predict``::
 
 Everything here is a plain function of tensors; no dataset objects.
 """
-import copy
 import inspect
 import math
 from typing import Callable, Optional, Sequence, Tuple, Union
@@ -32,23 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from unidense.diffusion.schedulers import as_scheduler
+
 DenoiseFn = Callable[[Tensor, Tensor, Tensor], Tensor]
-
-
-def _build_scheduler(scheduler):
-    if isinstance(scheduler, dict):
-        from unidense.registry import DIFFUSION_SCHEDULERS
-        return DIFFUSION_SCHEDULERS.build(scheduler)
-    if not hasattr(scheduler, 'set_timesteps') or not hasattr(
-            scheduler, 'step'):
-        raise TypeError('sample_depth_latents: `scheduler` must be a '
-                        'diffusers scheduler (set_timesteps/step) or a '
-                        'DIFFUSION_SCHEDULERS config dict, got '
-                        f'{type(scheduler).__name__}')
-    # set_timesteps/step mutate the scheduler (step index, multistep
-    # history); a private copy keeps the caller's object reusable and makes
-    # repeated calls with the same seed give the same result.
-    return copy.deepcopy(scheduler)
 
 
 def flow_match_timestep_kwargs(scheduler, num_inference_steps: int,
@@ -142,7 +127,8 @@ def sample_depth_latents(denoise_fn: DenoiseFn,
     if generator is None and seed is not None:
         generator = torch.Generator(device=device).manual_seed(int(seed))
 
-    sched = _build_scheduler(scheduler)
+    sched = as_scheduler(scheduler, private_copy=True,
+                         what='sample_depth_latents: `scheduler`')
     init_sigma = float(getattr(sched, 'init_noise_sigma', 1.0))
     if init_latents is None:
         # a CPU generator may drive a GPU sampler (reproducible across

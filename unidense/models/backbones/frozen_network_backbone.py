@@ -4,6 +4,8 @@ from typing import Optional, Sequence, Union
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from unidense.diffusion.freezing import (freeze, keep_frozen_in_eval,
+                                         unmark_frozen)
 from unidense.registry import MODELS
 
 
@@ -57,15 +59,15 @@ class FrozenNetworkBackbone(BaseModule):
         setattr(self, self.network_attr, network)
         self.frozen = bool(frozen)
         if self.frozen:
-            network.requires_grad_(False)
-            network.eval()
+            freeze(network)
+        else:
+            # a copy of a frozen network arrives marked; here it trains
+            unmark_frozen(network)
         return network
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if self.frozen:
-            getattr(self, self.network_attr).eval()
-        return self
+        return keep_frozen_in_eval(self)
 
     def init_weights(self):
         if self.init_cfg is not None:

@@ -5,7 +5,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from unidense.registry import DIFFUSION_SCHEDULERS, MODELS
+from unidense.diffusion.freezing import freeze, keep_frozen_in_eval
+from unidense.diffusion.schedulers import as_scheduler
+from unidense.registry import MODELS
 from .sd_unet import unet_taps
 
 # A few of CLIP's ImageNet prompt templates; VPD averages all 80, pass them
@@ -167,12 +169,11 @@ class SDUNetFeatures(nn.Module):
             text_adapter, dict) else text_adapter
         self.frozen_unet = frozen_unet
         if frozen_unet:
-            self.unet.requires_grad_(False).eval()
-        self.text_encoder.requires_grad_(False).eval()
+            freeze(self.unet)
+        freeze(self.text_encoder)
         self.timestep = int(timestep)
         self.add_noise = add_noise
-        self.noise_scheduler = DIFFUSION_SCHEDULERS.build(scheduler) \
-            if add_noise else None
+        self.noise_scheduler = as_scheduler(scheduler) if add_noise else None
         self.text = text
         self.class_names = list(class_names or [])
         self.class_templates = list(class_templates)
@@ -235,11 +236,7 @@ class SDUNetFeatures(nn.Module):
 
     def train(self, mode=True):
         super().train(mode)
-        self.text_encoder.eval()
-        self.codec.vae.eval()
-        if self.frozen_unet:
-            self.unet.eval()
-        return self
+        return keep_frozen_in_eval(self)
 
     # -- text ---------------------------------------------------------------
     @torch.no_grad()
