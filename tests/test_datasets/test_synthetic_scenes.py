@@ -38,8 +38,8 @@ def test_fields_shapes_ranges():
     assert r['gt_depth'].max() < r['depth_range'][1]
     n = r['gt_normal']
     np.testing.assert_allclose(np.linalg.norm(n, axis=-1), 1, atol=1e-5)
-    assert set(np.unique(r['gt_sem_seg'])) <= set(range(5))
-    assert len(ds.metainfo['classes']) == 5
+    assert set(np.unique(r['gt_sem_seg'])) <= set(range(6))
+    assert len(ds.metainfo['classes']) == 6
     # Every visible surface faces the camera: in the z-forward frame the
     # view ray (the back-projected point) and the normal point opposite.
     pts = _backproject(r['gt_depth'], r['intrinsics'])
@@ -92,15 +92,56 @@ def test_caption_mentions_objects():
     for i in range(20):
         r = ds.render(i)
         cap = r['caption']
-        assert cap.startswith('a room with ')
+        assert cap.split(' with ')[0] in ('a room', 'a dim room',
+                                          'a bright room')
         assert not any(f' a {v}' in cap for v in 'aeiou')   # "an orange"
         for kind, color in zip(r['scene']['kinds'], r['scene']['colors']):
             assert kind in cap and color in cap
+        assert set(cap.replace(',', '').split()) <= set(ds.vocabulary())
         labels = set(np.unique(r['gt_sem_seg']).tolist())
-        if 'box' not in r['scene']['kinds']:
-            assert 3 not in labels
-        if 'sphere' not in r['scene']['kinds']:
-            assert 4 not in labels
+        for kind, label in (('box', 3), ('sphere', 4), ('cylinder', 5)):
+            if kind not in r['scene']['kinds']:
+                assert label not in labels
+
+
+def test_objects_named_left_to_right_and_shapes_option():
+    ds = SyntheticScenes(num_samples=30, img_size=48, max_objects=4)
+    checked = 0
+    for i in range(30):
+        r = ds.render(i)
+        if len(r['scene']['kinds']) < 2:
+            continue
+        # Mean image column of each object's pixels grows left to right
+        # (objects hidden behind others have no pixels and are skipped).
+        scene = ds.sample_scene(i)
+        cols = []
+        for k, obj in enumerate(scene['objects']):
+            mask = np.zeros(r['gt_sem_seg'].shape, bool)
+            label = {'box': 3, 'sphere': 4, 'cylinder': 5}[obj['kind']]
+            kinds = [o['kind'] for o in scene['objects']]
+            if kinds.count(obj['kind']) == 1:
+                mask = r['gt_sem_seg'] == label
+            if mask.sum() > 4:
+                cols.append(np.nonzero(mask)[1].mean())
+        if len(cols) >= 2:
+            checked += 1
+            assert cols == sorted(cols), (i, cols, r['caption'])
+    assert checked >= 5
+    only = SyntheticScenes(num_samples=10, img_size=16, shapes=('sphere', ))
+    assert all(set(only.render(i)['scene']['kinds']) == {'sphere'}
+               for i in range(10))
+    with pytest.raises(ValueError, match='shapes'):
+        SyntheticScenes(shapes=('cone', ))
+
+
+def test_cache_returns_equal_independent_copies():
+    ds = SyntheticScenes(num_samples=3, img_size=16, cache_size=2)
+    first = ds.get_data_info(0)
+    first['img'][:] = 0                       # a transform writing in place
+    again = ds.get_data_info(0)
+    np.testing.assert_array_equal(again['img'], ds.render(0)['img'])
+    ds.get_data_info(1), ds.get_data_info(2)
+    assert list(ds._cache) == [1, 2]          # least recently used left
 
 
 def test_through_pipeline_and_registry():
@@ -120,7 +161,7 @@ def test_through_pipeline_and_registry():
     assert norm.min() == -1 and norm.max() == 1
     assert s.metainfo['padding'] == (0, 2, 0, 4)
     assert s.metainfo['protocol'] == 'synthetic'
-    assert s.caption.startswith('a room')
+    assert ' room with ' in s.caption
     with pytest.raises(ValueError, match='num_samples'):
         SyntheticScenes(num_samples=0)
 

@@ -1,4 +1,6 @@
 """SyntheticScenes: procedural indoor RGB-D scenes that need no files."""
+import copy
+from collections import OrderedDict
 from typing import Sequence, Union
 
 import numpy as np
@@ -17,9 +19,18 @@ _OBJ_COLORS = ('red', 'green', 'blue', 'yellow', 'orange', 'purple', 'white')
 _TEXTURES = ('plain', 'checker', 'stripes', 'noise')
 _TEX_WORD = dict(plain='', checker='checkered ', stripes='striped ',
                  noise='speckled ')
+_SHAPES = ('box', 'sphere', 'cylinder')
+# Light colour multipliers and how a caption names them ('' = not named).
+_LIGHTS = dict(white=((1.0, 1.0, 1.0), ''),
+               warm=((1.0, 0.86, 0.68), ' in warm light'),
+               cool=((0.78, 0.88, 1.0), ' in cool light'))
+# Light strength: Lambert gain and the caption's opening words.
+_BRIGHTNESS = dict(normal=(0.7, 'a room'), dim=(0.45, 'a dim room'),
+                   bright=(0.95, 'a bright room'))
 
 # Semantic ids; METAINFO.classes below is the authoritative order.
-FLOOR, WALL, CEILING, BOX, SPHERE = 0, 1, 2, 3, 4
+FLOOR, WALL, CEILING, BOX, SPHERE, CYLINDER = 0, 1, 2, 3, 4, 5
+_LABEL_OF = dict(box=BOX, sphere=SPHERE, cylinder=CYLINDER)
 
 
 def _rot_y(a):
@@ -82,6 +93,9 @@ def _intersect(origin, d, obj, normals: bool = True):
         n_l = np.zeros_like(d)
         n_l[rows, axis] = -np.sign(d_l[rows, axis])
         return t, n_l @ rot.T
+    if obj['kind'] == 'cylinder':
+        return _intersect_cylinder(origin, d, c, obj['radius'],
+                                   obj['height'], normals)
     oc = np.broadcast_to(origin - c, d.shape)
     a = _dot(d, d)
     b = _dot(d, oc)
@@ -96,16 +110,52 @@ def _intersect(origin, d, obj, normals: bool = True):
     return t_s, (p - c) / obj['radius']
 
 
+def _intersect_cylinder(origin, d, c, radius, height, normals):
+    """First hit with an upright cylinder (axis along y, which points
+    down): side wall plus both caps; ``c`` is the centre of its volume."""
+    o = np.broadcast_to(origin - c, d.shape)
+    a = d[:, 0] ** 2 + d[:, 2] ** 2
+    b = o[:, 0] * d[:, 0] + o[:, 2] * d[:, 2]
+    cc = o[:, 0] ** 2 + o[:, 2] ** 2 - radius ** 2
+    disc = b * b - a * cc
+    a_s = np.maximum(a, 1e-12)
+    t_side = (-b - np.sqrt(np.maximum(disc, 0))) / a_s
+    y_side = o[:, 1] + t_side * d[:, 1]
+    ok = (disc > 0) & (t_side > 1e-4) & (np.abs(y_side) <= height / 2)
+    t_side = np.where(ok, t_side, np.inf)
+    # Caps at y = -h/2 (top, normal up = -y) and y = +h/2 (bottom).
+    dy = _safe(d[:, 1])
+    t_caps = []
+    for y_cap in (-height / 2, height / 2):
+        t_c = (y_cap - o[:, 1]) / dy
+        x_c, z_c = o[:, 0] + t_c * d[:, 0], o[:, 2] + t_c * d[:, 2]
+        hit = (t_c > 1e-4) & (x_c ** 2 + z_c ** 2 <= radius ** 2)
+        t_caps.append(np.where(hit, t_c, np.inf))
+    t = np.minimum(t_side, np.minimum(t_caps[0], t_caps[1]))
+    if not normals:
+        return t, None
+    n = np.zeros_like(d)
+    side = t_side <= t
+    p = o + d * np.where(np.isfinite(t), t, 0)[:, None]
+    n[side, 0], n[side, 2] = p[side, 0] / radius, p[side, 2] / radius
+    top = ~side & (t_caps[0] <= t)
+    n[top, 1] = -1.0
+    n[~side & ~top, 1] = 1.0
+    return t, n
+
+
 @DATASETS.register_module()
 class SyntheticScenes(BaseDataset):
     """Procedural indoor RGB-D scenes with exact depth, normals and labels.
 
     Each index renders (numpy ray casting, pinhole camera) a box-shaped room
     (floor, four walls, ceiling) with 1..``max_objects`` boxes (rotated about
-    the vertical) and spheres resting on the floor; surfaces are plain,
-    checkered, striped or noise-textured; Lambert shading with hard
-    shadows from a point light under the ceiling, plus ambient light. The same index and ``seed``
-    always give the same scene.
+    the vertical), spheres and upright cylinders resting on the floor;
+    surfaces are plain, checkered, striped or noise-textured, objects
+    matte or shiny (Blinn-Phong highlight); a point light under the ceiling
+    (white, warm or cool; dim, normal or bright) gives Lambert shading with
+    hard shadows, plus ambient light; the camera height, yaw and pitch
+    vary. The same index and ``seed`` always give the same scene.
 
     Results dict (before the pipeline), all at ``img_size``:
 
@@ -116,9 +166,11 @@ class SyntheticScenes(BaseDataset):
       Bae et al.'s axes: x right, y down, z towards the camera (a wall
       facing the camera is (0, 0, 1); the floor seen level is (0, -1, 0));
     - ``gt_sem_seg`` (H, W) int64: 0 floor, 1 wall, 2 ceiling, 3 box,
-      4 sphere (``METAINFO.classes``);
-    - ``caption``, e.g. "a room with white walls, a brown checkered floor,
-      a red box and a blue striped sphere";
+      4 sphere, 5 cylinder (``METAINFO.classes``);
+    - ``caption``, what a viewer sees, objects from left to right, e.g.
+      "a dim room with white walls, a brown checkered floor, a red box, a
+      shiny blue striped sphere and a green cylinder in warm light"; every
+      word is in :meth:`vocabulary`;
     - ``intrinsics`` 3x3 (pixels), ``ori_shape``, ``img_shape``,
       ``depth_range`` (1e-3, 20), ``depth_scale`` 1, ``protocol``
       'synthetic', ``scene`` (the parameters, for debugging).
@@ -130,18 +182,25 @@ class SyntheticScenes(BaseDataset):
         max_objects: upper bound on objects per scene (>= 1).
         fov_deg: horizontal field of view.
         protocol: the ``protocol`` meta key (evaluation preset name).
+        shapes: object kinds to draw from (a subset of box, sphere,
+            cylinder).
+        cache_size: keep up to this many rendered scenes in memory (0: off),
+            so multi-epoch training renders each scene once.
         pipeline: transform configs or callables (unidense TRANSFORMS).
     """
 
     METAINFO = dict(dataset_name='synthetic_scenes',
-                    classes=('floor', 'wall', 'ceiling', 'box', 'sphere'),
+                    classes=('floor', 'wall', 'ceiling', 'box', 'sphere',
+                             'cylinder'),
                     palette=[(128, 96, 64), (200, 200, 190), (240, 240, 255),
-                             (220, 40, 30), (40, 80, 220)])
+                             (220, 40, 30), (40, 80, 220), (60, 170, 80)])
 
     def __init__(self, num_samples: int = 1000,
                  img_size: Union[int, Sequence[int]] = 64, seed: int = 0,
                  max_objects: int = 3, fov_deg: float = 60.0,
-                 protocol: str = 'synthetic', pipeline=(), **kwargs):
+                 protocol: str = 'synthetic',
+                 shapes: Sequence[str] = _SHAPES, cache_size: int = 0,
+                 pipeline=(), **kwargs):
         if num_samples < 1:
             raise ValueError(f'SyntheticScenes: num_samples must be >= 1, '
                              f'got {num_samples}')
@@ -151,6 +210,13 @@ class SyntheticScenes(BaseDataset):
             raise ValueError(f'SyntheticScenes: bad img_size {img_size}')
         if max_objects < 1:
             raise ValueError('SyntheticScenes: max_objects must be >= 1')
+        shapes = tuple(shapes)
+        if not shapes or not set(shapes) <= set(_SHAPES):
+            raise ValueError(f'SyntheticScenes: shapes={shapes} must be a '
+                             f'non-empty subset of {_SHAPES}')
+        self.shapes = shapes
+        self.cache_size = int(cache_size)
+        self._cache = OrderedDict()
         self.num_samples = int(num_samples)
         self.img_size = (int(img_size[0]), int(img_size[1]))
         self.seed = int(seed)
@@ -177,19 +243,42 @@ class SyntheticScenes(BaseDataset):
 
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
-        info.update(self.render(info['scene_idx']))
+        info.update(self.render_cached(info['scene_idx']))
         return info
+
+    def render_cached(self, index: int) -> dict:
+        """:meth:`render` through the in-memory cache (``cache_size``);
+        returns fresh copies, so transforms may change them in place."""
+        if self.cache_size <= 0:
+            return self.render(index)
+        if index in self._cache:
+            self._cache.move_to_end(index)
+        else:
+            self._cache[index] = self.render(index)
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return copy.deepcopy(self._cache[index])
+
+    @staticmethod
+    def vocabulary() -> list:
+        """Every word a caption can hold (sorted), for word-level
+        tokenizers."""
+        words = set('a an room with walls floor and in light'.split())
+        words.update(_COLORS, _SHAPES, ('shiny', 'dim', 'bright'))
+        words.update(w.strip() for w in _TEX_WORD.values() if w)
+        words.update(name for name, (_, said) in _LIGHTS.items() if said)
+        return sorted(words)
 
     # -- scene sampling -------------------------------------------------------
     def sample_scene(self, index: int) -> dict:
         rng = np.random.default_rng([self.seed, int(index)])
-        cam_h = rng.uniform(1.2, 1.7)
+        cam_h = rng.uniform(1.1, 1.8)
         room_h = rng.uniform(2.5, 3.2)
         scene = dict(
             left=-rng.uniform(1.5, 3.0), right=rng.uniform(1.5, 3.0),
             floor=cam_h, ceiling=-(room_h - cam_h),
             back=rng.uniform(3.5, 7.0), front=-1.0,
-            yaw=rng.uniform(-0.3, 0.3), pitch=rng.uniform(-0.25, 0.05),
+            yaw=rng.uniform(-0.35, 0.35), pitch=rng.uniform(-0.3, 0.05),
             wall_color=str(rng.choice(_WALL_COLORS)),
             floor_color=str(rng.choice(_FLOOR_COLORS)),
             floor_texture=str(rng.choice(_TEXTURES)),
@@ -197,21 +286,33 @@ class SyntheticScenes(BaseDataset):
                                          'noise'))),
             light=(rng.uniform(-1, 1), -(room_h - cam_h) + 0.3,
                    rng.uniform(1.0, 3.0)),
+            light_color=str(rng.choice(list(_LIGHTS), p=(0.5, 0.25, 0.25))),
+            brightness=str(rng.choice(list(_BRIGHTNESS),
+                                      p=(0.5, 0.25, 0.25))),
             objects=[])
         for _ in range(int(rng.integers(1, self.max_objects + 1))):
-            kind = 'box' if rng.random() < 0.55 else 'sphere'
+            kind = str(rng.choice(self.shapes))
             z = rng.uniform(1.8, scene['back'] - 0.6)
             x = rng.uniform(scene['left'] + 0.6, scene['right'] - 0.6)
             obj = dict(kind=kind, color=str(rng.choice(_OBJ_COLORS)),
-                       texture=str(rng.choice(_TEXTURES)))
+                       texture=str(rng.choice(_TEXTURES)),
+                       shiny=bool(rng.random() < 0.3))
             if kind == 'box':
                 half = rng.uniform(0.15, 0.5, size=3)
                 obj.update(center=(x, cam_h - half[1], z), half=tuple(half),
                            angle=rng.uniform(0, np.pi / 2))
-            else:
+            elif kind == 'sphere':
                 r = rng.uniform(0.2, 0.55)
                 obj.update(center=(x, cam_h - r, z), radius=r)
+            else:
+                r, height = rng.uniform(0.15, 0.4), rng.uniform(0.4, 1.2)
+                obj.update(center=(x, cam_h - height / 2, z), radius=r,
+                           height=height)
             scene['objects'].append(obj)
+        # Captions name objects from left to right as the camera sees them.
+        yaw = scene['yaw']
+        scene['objects'].sort(key=lambda o: np.arctan2(
+            o['center'][0], o['center'][2]) - yaw)
         # Texture parameters drawn here so rendering is a pure function.
         scene['tex'] = (int(rng.integers(0, 3)),
                         rng.uniform(2, 9, size=(3, 3)) *
@@ -228,12 +329,34 @@ class SyntheticScenes(BaseDataset):
                  a(f"{scene['floor_color']} "
                    f"{_TEX_WORD[scene['floor_texture']]}floor")]
         for obj in scene['objects']:
-            parts.append(a(f"{obj['color']} {_TEX_WORD[obj['texture']]}"
-                           f"{obj['kind']}"))
+            shiny = 'shiny ' if obj.get('shiny') else ''
+            parts.append(a(f"{shiny}{obj['color']} "
+                           f"{_TEX_WORD[obj['texture']]}{obj['kind']}"))
         text = ', '.join(parts[:-1]) + ' and ' + parts[-1]
-        return 'a room with ' + text
+        opening = _BRIGHTNESS[scene.get('brightness', 'normal')][1]
+        light = _LIGHTS[scene.get('light_color', 'white')][1]
+        return f'{opening} with {text}{light}'
 
     # -- rendering ------------------------------------------------------------
+    @staticmethod
+    def _highlights(scene, obj_id, normal, d, to_light, lambert):
+        """(N, 1) Blinn-Phong highlight of shiny objects (0 elsewhere and in
+        shadow)."""
+        shiny = np.zeros(len(obj_id), bool)
+        for k, obj in enumerate(scene['objects']):
+            if obj.get('shiny'):
+                shiny |= obj_id == k
+        shiny &= lambert > 0
+        out = np.zeros((len(obj_id), 1))
+        if shiny.any():
+            view = -d[shiny] / np.linalg.norm(d[shiny], axis=1,
+                                              keepdims=True)
+            half = view + to_light[shiny]
+            half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-9
+            out[shiny, 0] = 0.6 * np.clip(_dot(normal[shiny], half), 0,
+                                          1) ** 24
+        return out
+
     def render(self, index: int) -> dict:
         scene = self.sample_scene(index)
         h, w = self.img_size
@@ -262,7 +385,7 @@ class SyntheticScenes(BaseDataset):
             hit = t_k < t
             t[hit] = t_k[hit]
             normal[hit] = n_k[hit]
-            label[hit] = BOX if obj['kind'] == 'box' else SPHERE
+            label[hit] = _LABEL_OF[obj['kind']]
             obj_id[hit] = k
 
         points = d * t[:, None]
@@ -294,7 +417,11 @@ class SyntheticScenes(BaseDataset):
                                     normals=False)
                 blocked |= t_k < dist[lit]
             lambert[np.flatnonzero(lit)[blocked]] = 0
-        rgb = albedo * (0.35 + 0.7 * lambert)[:, None]
+        gain = _BRIGHTNESS[scene['brightness']][0]
+        light_rgb = np.asarray(_LIGHTS[scene['light_color']][0])
+        rgb = albedo * (0.35 + gain * lambert[:, None] * light_rgb)
+        rgb += self._highlights(scene, obj_id, normal, d, to_light,
+                                lambert) * light_rgb
         img = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
         n_cam = normal @ rot                             # R^T n, camera frame
