@@ -123,7 +123,7 @@ ALL_REGISTRIES = dict(
 # Kinds shown by ``python -m unidense.registry``: the sub-package a MODELS
 # entry lives in says what it is (backbone, fusion, ...).
 _MODEL_KINDS = ('backbones', 'fusions', 'necks', 'heads', 'losses',
-                'estimators', 'data_preprocessors')
+                'estimators', 'pretrainers', 'data_preprocessors')
 
 
 def import_all_locations():

@@ -4,7 +4,7 @@ Importing this package registers every model component (the MODELS registry
 lists it in ``locations``).
 """
 from . import (backbones, data_preprocessors, estimators, fusions, heads,
-               losses, necks)
+               losses, necks, pretrainers)
 
 __all__ = ['backbones', 'data_preprocessors', 'estimators', 'fusions',
-           'heads', 'losses', 'necks']
+           'heads', 'losses', 'necks', 'pretrainers']
