@@ -46,5 +46,7 @@ def keep_frozen_in_eval(root: nn.Module) -> nn.Module:
     """
     for module in root.modules():
         if is_frozen(module):
-            module.eval()
+            # nn.Module's own train(False): a frozen module that overrides
+            # train() with this very call must not re-enter it
+            nn.Module.train(module, False)
     return root

@@ -7,10 +7,11 @@ from .latent_depth_estimation import (depth_to_unit_range,
                                       resize_to_processing_res,
                                       restore_to_input_size,
                                       sample_depth_latents)
+from .text_to_image import build_text_to_image_pipeline, generate_images
 
 __all__ = [
     'DepthEnsemble', 'ensemble_depth',
     'depth_to_unit_range', 'flow_match_timestep_kwargs', 'processing_size',
     'resize_to_processing_res', 'restore_to_input_size',
-    'sample_depth_latents'
+    'sample_depth_latents', 'build_text_to_image_pipeline', 'generate_images'
 ]

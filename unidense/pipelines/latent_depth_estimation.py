@@ -54,19 +54,20 @@ def flow_match_timestep_kwargs(scheduler, num_inference_steps: int,
         dict(sigmas=list of N floats[, mu=float]) for
         ``sample_depth_latents(..., timestep_kwargs=...)``.
     """
+    import numpy as np
+    from diffusers.pipelines.flux.pipeline_flux import calculate_shift
     cfg = scheduler.config if hasattr(scheduler, 'config') else scheduler
     get = cfg.get if hasattr(cfg, 'get') else (
         lambda k, d=None: getattr(cfg, k, d))
     n = int(num_inference_steps)
-    sigmas = [1.0 - i * (1.0 - 1.0 / n) / max(n - 1, 1) for i in range(n)]
-    kwargs = dict(sigmas=sigmas)
+    # diffusers' own schedule and shift (one copy of FluxPipeline's rule)
+    kwargs = dict(sigmas=np.linspace(1.0, 1 / n, n).tolist())
     if get('use_dynamic_shifting', False):
-        base_len = get('base_image_seq_len', 256)
-        max_len = get('max_image_seq_len', 4096)
-        base_shift = get('base_shift', 0.5)
-        max_shift = get('max_shift', 1.15)
-        m = (max_shift - base_shift) / (max_len - base_len)
-        kwargs['mu'] = image_seq_len * m + (base_shift - m * base_len)
+        kwargs['mu'] = calculate_shift(image_seq_len,
+                                       get('base_image_seq_len', 256),
+                                       get('max_image_seq_len', 4096),
+                                       get('base_shift', 0.5),
+                                       get('max_shift', 1.15))
     return kwargs
 
 

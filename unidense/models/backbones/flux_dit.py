@@ -108,6 +108,17 @@ class FluxDiT(FrozenNetworkBackbone):
         self.out_channels = int(transformer.out_channels)
         self.guidance_embeds = bool(cfg.guidance_embeds)
 
+    #: flow matching: the target is the velocity noise - x0
+    prediction_types = ('flow', )
+    #: latent cells per token side: FluxPipeline packs 2x2 latent patches
+    token_size = 2
+
+    @staticmethod
+    def timestep_from_scheduler(timestep: Tensor) -> Tensor:
+        """A flow-matching scheduler's timestep (sigma x 1000) -> the sigma
+        in [0, 1] that :meth:`prepare` takes."""
+        return timestep / 1000
+
     @property
     def double_blocks(self) -> nn.ModuleList:
         """The ``FluxTransformerBlock`` (MMDiT) list."""
@@ -133,9 +144,8 @@ class FluxDiT(FrozenNetworkBackbone):
             raise ValueError('FluxDiT.pack_latents: expected (B, C, H, W) '
                              'with even H and W, got '
                              f'{tuple(latents.shape)}')
-        b, c, h, w = latents.shape
-        x = latents.view(b, c, h // 2, 2, w // 2, 2).permute(0, 2, 4, 1, 3, 5)
-        return x.reshape(b, (h // 2) * (w // 2), c * 4)
+        from diffusers import FluxPipeline
+        return FluxPipeline._pack_latents(latents, *latents.shape)
 
     @staticmethod
     def unpack_latents(tokens: Tensor, height: int, width: int) -> Tensor:
@@ -146,9 +156,9 @@ class FluxDiT(FrozenNetworkBackbone):
             raise ValueError(
                 f'FluxDiT.unpack_latents: tokens {tuple(tokens.shape)} do '
                 f'not fit a {height}x{width} latent packed 2x2')
-        x = tokens.view(b, height // 2, width // 2, d // 4, 2, 2)
-        x = x.permute(0, 3, 1, 4, 2, 5)
-        return x.reshape(b, d // 4, height, width)
+        from diffusers import FluxPipeline
+        # vae_scale_factor=1: height and width are latent sizes already
+        return FluxPipeline._unpack_latents(tokens, height, width, 1)
 
     @staticmethod
     def latent_image_ids(height: int, width: int,
@@ -158,11 +168,9 @@ class FluxDiT(FrozenNetworkBackbone):
 
         height, width: latent size (before packing), as in FluxPipeline.
         """
-        h, w = height // 2, width // 2
-        ids = torch.zeros(h, w, 3)
-        ids[..., 1] = ids[..., 1] + torch.arange(h)[:, None]
-        ids[..., 2] = ids[..., 2] + torch.arange(w)[None, :]
-        return ids.reshape(h * w, 3).to(device=device, dtype=dtype)
+        from diffusers import FluxPipeline
+        return FluxPipeline._prepare_latent_image_ids(
+            None, height // 2, width // 2, device, dtype)
 
     # ------------------------------------------------------------------
     # block-level API

@@ -24,7 +24,7 @@ class FrozenNetworkBackbone(BaseModule):
     overwrite.
     """
 
-    network_attr = 'network'
+    network_attr = '_network'
 
     def __init__(self, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -64,6 +64,12 @@ class FrozenNetworkBackbone(BaseModule):
             # a copy of a frozen network arrives marked; here it trains
             unmark_frozen(network)
         return network
+
+    @property
+    def network(self) -> nn.Module:
+        """The plain diffusers network, whatever ``network_attr`` names it
+        (e.g. for a text-to-image pipeline built on it)."""
+        return getattr(self, self.network_attr)
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -69,6 +69,8 @@ class PixArtDiT(FrozenNetworkBackbone):
     """
 
     network_attr = 'transformer'
+    #: what the network is trained to predict (diffusion, DDPM timesteps)
+    prediction_types = ('epsilon', 'v_prediction')
 
     def __init__(self,
                  transformer: Union[dict, nn.Module],
@@ -85,6 +87,18 @@ class PixArtDiT(FrozenNetworkBackbone):
         self.patch_size = int(cfg.patch_size)
         self.in_channels = int(cfg.in_channels)
         self.out_channels = int(transformer.out_channels)
+
+    @property
+    def token_size(self) -> int:
+        """Latent cells per token side (the patch size): latent sizes must
+        be multiples of it."""
+        return self.patch_size
+
+    @staticmethod
+    def timestep_from_scheduler(timestep: Tensor) -> Tensor:
+        """A scheduler's timestep (integer step in [0, 1000)) is what
+        :meth:`prepare` takes."""
+        return timestep
 
     @property
     def blocks(self) -> nn.ModuleList:

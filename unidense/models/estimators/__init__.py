@@ -1,1 +1,2 @@
+from .base_dense_estimator import BaseDenseEstimator  # noqa: F401
 from .merge import MERGE  # noqa: F401

@@ -1,1 +1,3 @@
-from .grouped_converters import GroupedConverters  # noqa: F401
+from .base_fusion import BaseFusion  # noqa: F401
+from .grouped_converters import (FluxGroupedConverters,  # noqa: F401
+                                 GroupedConverters, PixArtGroupedConverters)
