@@ -164,8 +164,9 @@ class BaeNormalHead(BaseDenseHead):
     ``forward(feats, gt_valid=None, sample=None)`` returns (H, W = input
     size = 2 x the finest feature):
 
-    * ``'normal'`` (B, 3, H, W) unit vectors, ``'kappa'`` (B, 1, H, W) > 0.01
-      (the finest level);
+    * ``'normal'`` (B, 3, H, W), ``'kappa'`` (B, 1, H, W) > 0.01 (the
+      finest level; unit vectors in test mode - when sampling, unrefined
+      pixels keep the bilinearly upsampled coarse values, as Bae);
     * ``'pred_s8'``, ``'pred_s4'``, ``'pred_s2'``, ``'pred_s1'``: (B, 4, H/s,
       W/s) xyz + kappa at every level;
     * when sampling: ``'points_s4'``, ``'points_s2'``, ``'points_s1'`` (B, 4,

@@ -170,8 +170,9 @@ class IDiscHead(BaseDenseHead):
         context_skip (int): coarsest levels left out of AFP/ISD (1).
 
     ``forward(feats)`` -> at stride 4: ``'pred'`` (B, out_dim, H/4, W/4) the
-    averaged map (depth metres, or xyz + kappa), plus ``'depth'`` or
-    ``'normal'`` / ``'kappa'``, and ``'idrs'`` (B, R * num_latents,
+    averaged map (depth metres, or xyz + kappa; the mean of unit normals is
+    not renormalised, as iDisc), plus ``'depth'`` or ``'normal'`` /
+    ``'kappa'``, and ``'idrs'`` (B, R * num_latents,
     latent_dim), the IDRs of all R resolutions (coarse first).
     """
 
