@@ -4,8 +4,9 @@ A unified model keeps its text-to-image ability by leaving the pretrained
 denoiser untouched; generating is then exactly the published pipeline. This
 module builds that pipeline (``PixArtAlphaPipeline``, ``FluxPipeline``,
 ``StableDiffusionPipeline``) around the frozen parts an estimator already
-holds, and conditions it with unidense's :class:`~unidense.diffusion.TextEncoder`
-(no tokenizers or text models inside the pipeline)::
+holds, and conditions it with unidense's
+:class:`~unidense.diffusion.TextEncoder` (no tokenizers or text models inside
+the pipeline)::
 
     images = generate_images(model.backbone.transformer, model.codec.vae,
                              model.text_encoder, model.t2i_scheduler,
@@ -212,8 +213,9 @@ def generate_images(denoiser: nn.Module,
             of blocks (scale factor 2 ** (blocks - 1)).
         text_encoder: unidense ``TextEncoder`` encoding ``prompts`` and
             ``negative_prompt``; may be None when the embeddings are passed
-            in ``pipeline_kwargs`` (``prompt_embeds``, ``prompt_attention_mask``,
-            ``negative_prompt_embeds``, ``pooled_prompt_embeds`` ...).
+            in ``pipeline_kwargs`` (``prompt_embeds``,
+            ``prompt_attention_mask``, ``negative_prompt_embeds``,
+            ``pooled_prompt_embeds`` ...).
         scheduler: diffusers scheduler or config (a copy is stepped).
         prompts: str or list of B prompts, or None with ``prompt_embeds``.
         height, width: pixels; default denoiser ``sample_size`` x VAE scale

@@ -37,7 +37,9 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
     * **Per-sample evaluation seeding**: :meth:`eval_noise_seeds` gives each
       image the seed ``eval_seed + sample_idx``, :meth:`seeded_noise` draws
       its noise on the CPU, so a score depends on neither the global random
-      state, the batch size nor the number of processes.
+      state, the batch size nor the number of processes. With a
+      ``train_seed``, :meth:`train_generators` does the same for training
+      draws (seeded by ``train_seed``, iteration and ``sample_idx``).
 
     Args:
         prompt (str): the conditioning prompt of dense prediction ('' in
@@ -45,6 +47,8 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
         processing_res (int | dict | None): see above.
         eval_seed (int | None): base seed of :meth:`eval_noise_seeds`; None
             uses the global random state.
+        train_seed (int | None): seed of :meth:`train_generators`; None
+            (default) lets training draw from the global random state.
         data_preprocessor (dict | nn.Module, optional): built from
             unidense's registry, so the model builds outside a runner too.
         init_cfg (dict, optional): mmengine init config.
@@ -54,6 +58,7 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
                  prompt: str = '',
                  processing_res: ProcessingRes = None,
                  eval_seed: Optional[int] = 0,
+                 train_seed: Optional[int] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
@@ -65,6 +70,7 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
         self.prompt = prompt
         self.processing_res = processing_res
         self.eval_seed = eval_seed
+        self.train_seed = train_seed
         self._text_cache = {}
 
     # ------------------------------------------------------------------ parts
@@ -203,6 +209,19 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
                 (s.metainfo.get('sample_idx', i) if s is not None else i)
                 or 0) for i, s in enumerate(samples)
         ]
+
+    def train_generators(self, data_samples: Sequence) -> List:
+        """One CPU generator per sample, seeded by (``train_seed``, training
+        iteration, ``sample_idx``): training on N processes with batch B/N
+        then draws what one process with batch B draws."""
+        from mmengine.logging import MessageHub
+        it = int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
+        generators = []
+        for i, sample in enumerate(data_samples):
+            idx = int(sample.metainfo.get('sample_idx', i) or 0)
+            generators.append(torch.Generator().manual_seed(
+                hash((int(self.train_seed), it, idx)) & 0x7FFFFFFFFFFF))
+        return generators
 
     @staticmethod
     def seeded_noise(seeds: Sequence[int], shape: Sequence[int],

@@ -65,28 +65,20 @@ class MERGE(BaseDenseEstimator):
         num_inference_steps: depth denoising steps (20 as the released code).
         ensemble_size: depth samples per image, merged by
             Marigold's ensembling (affine-align members, median; 1 = none).
-        processing_res: long side (pixels) the image is resized to for
-            depth estimation; 0/None = the input size. Either way the size is
-            rounded to a multiple of the latent stride x patch size and the
-            prediction is restored to ``ori_shape``. A dict maps a sample's
-            ``protocol`` (or ``dataset_name``) meta key to a value, with
-            ``'default'`` for the rest, e.g. Marigold's
-            ``dict(default=0, diode=640, eth3d=756)``.
+        processing_res: long side the image is resized to (0/None: input
+            size; rounded to latent stride x token size), or a dict per
+            ``protocol``, e.g. Marigold's ``dict(default=0, diode=640,
+            eth3d=756)``; see :class:`BaseDenseEstimator`.
         guidance: FLUX guidance value fed to the guidance embedder in depth
             mode (0 as the official code).
         mode: initial mode, 'depth' or 't2i'.
-        eval_seed: :meth:`predict` draws each image's starting noise from a
-            generator seeded with ``eval_seed + sample_idx``, so a score
-            does not depend on the global random state, the batch size or
-            the number of processes (``dist_test.sh`` equals ``test.py``).
-            None uses the global random state.
-        train_seed: if set, :meth:`loss` draws each sample's timestep and
-            noise from a generator seeded with (``train_seed``, training
-            iteration, ``sample_idx``) instead of the global random state,
-            so training on N processes with batch B/N gives the same weights
-            as one process with batch B (the multi-resolution noise is then
-            normalised per sample rather than per batch). None (default)
-            draws per batch from the global state, as the official code.
+        eval_seed: each image's starting noise is seeded with ``eval_seed +
+            sample_idx`` (``dist_test.sh`` equals ``test.py``); None: global.
+        train_seed: if set, each sample's timestep and noise come from a
+            generator seeded with (``train_seed``, iteration, ``sample_idx``)
+            (multi-resolution noise then normalised per sample); None
+            (default) draws per batch from the global state, as the official
+            code.
         data_preprocessor: e.g. ``DenseDataPreprocessor``.
     """
 
@@ -112,7 +104,7 @@ class MERGE(BaseDenseEstimator):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(prompt=prompt, processing_res=processing_res,
-                         eval_seed=eval_seed,
+                         eval_seed=eval_seed, train_seed=train_seed,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         if prediction_type not in PREDICTION_TYPES:
@@ -141,7 +133,6 @@ class MERGE(BaseDenseEstimator):
         self.loss_mask = loss_mask
         self.num_inference_steps = int(num_inference_steps)
         self.ensemble_size = int(ensemble_size)
-        self.train_seed = train_seed
         self.guidance = guidance
         self.set_mode(mode)
 
@@ -170,10 +161,6 @@ class MERGE(BaseDenseEstimator):
         """Pixel sizes must be multiples of this (latent stride x token)."""
         return self.latent_stride * self.backbone.token_size
 
-    @property
-    def latent_channels(self) -> int:
-        return int(self.codec.latent_channels)
-
     def _noise(self, z0, timesteps, generator=None):
         if self.multi_res_noise is None:
             return torch.randn(z0.shape, generator=generator,
@@ -187,35 +174,24 @@ class MERGE(BaseDenseEstimator):
             num_train_timesteps, generator=generator, **cfg)
 
     def _per_sample_draws(self, z_depth, data_samples, num_train):
-        """(B,) timesteps and (B, C, h, w) noise, each sample from its own
-        CPU generator seeded by (train_seed, iteration, sample_idx)."""
-        from mmengine.logging import MessageHub
-        it = int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
+        """(B,) timesteps and (B, C, h, w) noise from per-sample
+        generators (:meth:`train_generators`)."""
         ts, noises = [], []
-        for i, sample in enumerate(data_samples):
-            idx = int(sample.metainfo.get('sample_idx', i) or 0)
-            gen = torch.Generator().manual_seed(
-                hash((int(self.train_seed), it, idx)) & 0x7FFFFFFFFFFF)
-            t = torch.randint(0, num_train, (1, ), generator=gen)
-            ts.append(t)
+        for i, gen in enumerate(self.train_generators(data_samples)):
+            ts.append(torch.randint(0, num_train, (1, ), generator=gen))
             noises.append(self._noise(
-                torch.zeros_like(z_depth[i:i + 1], device='cpu'), t, gen))
-        t = torch.cat(ts).to(z_depth.device)
-        return t, torch.cat(noises).to(z_depth)
+                torch.zeros_like(z_depth[i:i + 1], device='cpu'), ts[-1],
+                gen))
+        return torch.cat(ts).to(z_depth.device), torch.cat(noises).to(z_depth)
 
     def denoiser(self, latent: torch.Tensor, cond: torch.Tensor,
                  timestep: torch.Tensor, text: Dict) -> torch.Tensor:
         """One depth-mode network call.
 
-        Args:
-            latent: (B, C, h, w) noisy depth latent.
-            cond: (B, C, h, w) RGB latent.
-            timestep: (B,) in the backbone's convention (PixArt: integer
-                timestep in [0, 1000); FLUX: sigma in [0, 1]).
-            text: :meth:`encode_prompt` output.
-
-        Returns:
-            (B, C, h, w) prediction (epsilon / v / flow velocity).
+        ``latent`` (B, C, h, w) noisy depth latent, ``cond`` (B, C, h, w)
+        RGB latent, ``timestep`` (B,) in the backbone's convention (PixArt:
+        step in [0, 1000); FLUX: sigma in [0, 1]), ``text`` from
+        :meth:`encode_prompt` -> (B, C, h, w) epsilon / v / velocity.
         """
         return self.fusion.denoise(latent, cond, timestep, text,
                                    guidance=self.guidance)
@@ -394,40 +370,23 @@ class MERGE(BaseDenseEstimator):
 
     # ------------------------------------------------------------------- t2i
     @torch.no_grad()
-    def generate(self,
-                 prompts: Optional[Union[str, List[str]]] = None,
-                 height: Optional[int] = None,
-                 width: Optional[int] = None,
-                 num_inference_steps: int = 20,
-                 guidance_scale: float = 4.5,
-                 generator: Optional[torch.Generator] = None,
-                 output_type: str = 'pt',
-                 **embeddings) -> torch.Tensor:
+    def generate(self, prompts: Optional[Union[str, List[str]]] = None,
+                 **kwargs) -> torch.Tensor:
         """Text-to-image sampling with the untouched frozen DiT.
 
-        Runs diffusers' own ``PixArtAlphaPipeline`` / ``FluxPipeline`` on
-        the frozen parts (:func:`~unidense.pipelines.generate_images`), so
-        the same seed and text embeddings give the pipeline's images bit
-        for bit.
-
-        Args:
-            prompts: text prompts (encoded with ``text_encoder``; the
-                negative prompt is ''), or pass the pipeline's embeddings as
-                keywords: ``prompt_embeds`` (B, L, D),
-                ``prompt_attention_mask`` (B, L), ``negative_prompt_embeds``
-                / ``negative_prompt_attention_mask`` (when
-                ``guidance_scale > 1``), FLUX ``pooled_prompt_embeds`` (B, P),
-                and ``eta`` etc.
-            height, width: pixels (default: sample_size x latent stride;
-                FLUX: 1024).
-            output_type: 'pt' -> (B, 3, H, W) in [0, 1]; 'latent' -> the
-                pipeline's final latents.
+        diffusers' own ``PixArtAlphaPipeline`` / ``FluxPipeline`` on the
+        frozen parts, so the same seed and text embeddings give the
+        pipeline's images bit for bit. ``prompts`` (negative prompt '') or
+        the pipeline's embeddings (``prompt_embeds`` (B, L, D),
+        ``prompt_attention_mask`` (B, L), ``negative_prompt_embeds`` ...,
+        FLUX ``pooled_prompt_embeds`` (B, P)) and every other keyword
+        (``height``, ``width``, ``num_inference_steps``, ``guidance_scale``,
+        ``generator``, ``output_type``, ``eta`` ...) are those of
+        :func:`~unidense.pipelines.generate_images`. Returns (B, 3, H, W)
+        in [0, 1].
         """
         from unidense.pipelines import generate_images
         self._require('t2i', 'generate')
-        return generate_images(
-            self.backbone.network, self.codec.vae, self.text_encoder,
-            self.t2i_scheduler, prompts, height=height, width=width,
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale, generator=generator,
-            output_type=output_type, **embeddings)
+        return generate_images(self.backbone.network, self.codec.vae,
+                               self.text_encoder, self.t2i_scheduler,
+                               prompts, **kwargs)

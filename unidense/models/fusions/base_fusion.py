@@ -1,4 +1,4 @@
-"""The contract every fusion follows: trainable parts around a frozen backbone."""
+"""The contract every fusion follows: trainable parts, a frozen backbone."""
 from typing import Iterator, Sequence, Union
 
 import torch.nn as nn
