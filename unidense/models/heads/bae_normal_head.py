@@ -216,6 +216,12 @@ class BaeNormalHead(BaseDenseHead):
         self.out_conv_res2 = mlp(up_channels[2])
         self.out_conv_res1 = mlp(up_channels[3])
 
+    @property
+    def feature_specs(self):
+        """``[(stride, channels), ...]`` of the expected maps, finest first
+        (e.g. a ``MultiScaleFusionNeck``'s ``out_specs``)."""
+        return list(zip((2, 4, 8, 16, 32), self.in_channels))
+
     def forward(self, feats, gt_valid: Optional[torch.Tensor] = None,
                 sample: Optional[bool] = None) -> Dict[str, torch.Tensor]:
         if isinstance(feats, torch.Tensor) or len(feats) != 5:

@@ -205,6 +205,7 @@ class IDiscHead(BaseDenseHead):
                          align_corners=align_corners, init_cfg=init_cfg)
         from .msdeform_pixel_decoder import MSDeformAttnPixelDecoder
         self.task = task
+        self.in_channels = list(in_channels)
         self.out_dim = 4 if task == 'normal' else 1
         self.context_skip = int(context_skip)
         n_res = len(in_channels) - self.context_skip
@@ -219,6 +220,12 @@ class IDiscHead(BaseDenseHead):
         self.isd = nn.ModuleList(
             ISDBlock(hidden_dim, latent_dim, isd_depth, num_heads, expansion,
                      self.out_dim) for _ in range(n_res))
+
+    @property
+    def feature_specs(self):
+        """``[(stride, channels), ...]`` of the expected maps, finest first
+        (e.g. a ``MultiScaleFusionNeck``'s ``out_specs``)."""
+        return list(zip((4, 8, 16, 32), self.in_channels))
 
     def forward(self, feats) -> Dict[str, torch.Tensor]:
         fpn, raw = self.pixel_decoder(list(feats))

@@ -227,6 +227,7 @@ class InvPTDecoder(BaseDenseHead):
                              'decoder input)')
         self.num_outputs = num_outputs
         self.in_channels = list(in_channels)
+        self.in_strides = [int(s) for s in in_strides]
         self.intermediate_supervision = intermediate_supervision
         t = len(tasks)
         c0 = embed_dim + pred_constant
@@ -276,6 +277,12 @@ class InvPTDecoder(BaseDenseHead):
                 nn.init.zeros_(m.bias)
         for m in self.mt_proj.values():
             nn.init.trunc_normal_(m[0].weight, std=0.02)
+
+    @property
+    def feature_specs(self):
+        """``[(stride, channels), ...]`` of the expected maps, finest first
+        (e.g. a ``MultiScaleFusionNeck``'s ``out_specs``)."""
+        return list(zip(self.in_strides, self.in_channels))
 
     def forward(self, feats) -> Dict[str, torch.Tensor]:
         if isinstance(feats, torch.Tensor) or len(feats) != 3:

@@ -262,6 +262,12 @@ class TaskPrompterDecoder(BaseDenseHead):
                 nn.init.trunc_normal_(m.weight, std=0.02)
                 nn.init.zeros_(m.bias)
 
+    @property
+    def feature_specs(self):
+        """``[(stride, channels), ...]`` of the expected maps, finest first
+        (e.g. a ``MultiScaleFusionNeck``'s ``out_specs``)."""
+        return [(16, self.embed_dim)]
+
     def _decode(self, x, raw_spa, raw_chan, layer):
         b, n, c = x.shape
         h, w = self.token_grid

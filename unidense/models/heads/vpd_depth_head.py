@@ -98,6 +98,12 @@ class VPDDepthHead(BaseDenseHead):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
+    @property
+    def feature_specs(self):
+        """``[(stride, channels), ...]`` of the expected maps, finest first
+        (e.g. a ``MultiScaleFusionNeck``'s ``out_specs``)."""
+        return list(zip((8, 16, 32, 64), self.in_channels))
+
     def forward(self, feats) -> Dict[str, torch.Tensor]:
         if isinstance(feats, torch.Tensor) or len(feats) != 4:
             raise ValueError('VPDDepthHead: expects 4 maps at strides 8, 16, '

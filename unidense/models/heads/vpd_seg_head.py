@@ -60,6 +60,7 @@ class VPDSegHead(BaseDenseHead):
             raise ValueError('VPDSegHead: in_channels and in_strides differ '
                              'in length')
         self.in_channels = list(in_channels)
+        self.in_strides = [int(s) for s in in_strides]
         self.lateral_convs = nn.ModuleList(
             nn.Conv2d(c, channels, 1) for c in in_channels)
         self.fpn_convs = nn.ModuleList(
@@ -80,6 +81,12 @@ class VPDSegHead(BaseDenseHead):
         self.conv_seg = nn.Conv2d(channels, num_classes, 1)
         nn.init.normal_(self.conv_seg.weight, std=0.01)
         nn.init.zeros_(self.conv_seg.bias)
+
+    @property
+    def feature_specs(self):
+        """``[(stride, channels), ...]`` of the expected maps, finest first
+        (e.g. a ``MultiScaleFusionNeck``'s ``out_specs``)."""
+        return list(zip(self.in_strides, self.in_channels))
 
     def forward(self, feats) -> Dict[str, torch.Tensor]:
         if isinstance(feats, torch.Tensor) or len(feats) != len(
