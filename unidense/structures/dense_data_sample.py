@@ -4,20 +4,14 @@ from typing import Optional
 import torch
 from mmengine.structures import BaseDataElement, PixelData
 
-# Field name -> (number of channels or None for any, dtype kind). Used for the
-# shape check in ``_set_pixel`` and documented in the class docstring.
-DENSE_FIELDS = {
-    'gt_depth': (1, 'float'), 'pred_depth': (1, 'float'),
-    'gt_depth_norm': (1, 'float'),
-    'gt_depth_valid': (1, 'bool'), 'pred_depth_uncertainty': (1, 'float'),
-    'gt_normal': (3, 'float'), 'pred_normal': (3, 'float'),
-    'gt_normal_valid': (1, 'bool'), 'pred_normal_uncertainty': (1, 'float'),
-    'gt_sem_seg': (1, 'long'), 'pred_sem_seg': (1, 'long'),
-    'seg_logits': (None, 'float'),
-    'gt_parsing': (1, 'long'), 'pred_parsing': (1, 'long'),
-    'gt_saliency': (1, 'float'), 'pred_saliency': (1, 'float'),
-}
+from .sample_fields import SAMPLE_FIELDS
 
+# Field name -> (number of channels or None for any, dtype kind), derived from
+# the sample-field table; used for the shape check in ``_to_pixel_data``.
+DENSE_FIELDS = {
+    name: (field.channels, field.dtype)
+    for name, field in SAMPLE_FIELDS.items()
+}
 
 def _to_pixel_data(name: str, value) -> PixelData:
     if isinstance(value, PixelData):
@@ -73,7 +67,9 @@ class DenseDataSample(BaseDataElement):
     - ``gt_sem_seg`` / ``pred_sem_seg``: (1, H, W) long class ids; 255 is the
       ignore index. ``seg_logits``: (num_classes, H, W).
     - ``gt_parsing`` / ``pred_parsing``: (1, H, W) long human-part ids.
-    - ``gt_saliency`` / ``pred_saliency``: (1, H, W) float in [0, 1].
+    - ``gt_saliency`` / ``pred_saliency``: (1, H, W) float in [0, 1];
+      ``gt_saliency_valid`` (1, H, W) bool.
+    - ``gt_edge`` / ``pred_edge``: (1, H, W) float boundary map in [0, 1].
     - ``caption``: str, the image's text.
 
     Meta fields (``set_metainfo``): ``img_path``, ``ori_shape`` (H, W) of the
@@ -88,27 +84,11 @@ class DenseDataSample(BaseDataElement):
     ``depth_norm_range`` (d_lo, d_hi) metres mapped to -1/+1 by
     ``NormalizeDepth``, ``valid_sample`` (False when no depth pixel was
     usable), ``batch_input_shape`` (set by ``DenseDataPreprocessor``).
-    """
 
-    gt_depth = _pixel_property('gt_depth', 'Ground-truth depth (1, H, W).')
-    pred_depth = _pixel_property('pred_depth', 'Predicted depth (1, H, W).')
-    gt_depth_norm = _pixel_property('gt_depth_norm',
-                                    'Affine-normalised depth in [-1, 1].')
-    gt_depth_valid = _pixel_property('gt_depth_valid', 'Valid depth mask.')
-    pred_depth_uncertainty = _pixel_property('pred_depth_uncertainty',
-                                             'Per-pixel depth uncertainty.')
-    gt_normal = _pixel_property('gt_normal', 'Ground-truth normals (3, H, W).')
-    pred_normal = _pixel_property('pred_normal', 'Predicted normals.')
-    gt_normal_valid = _pixel_property('gt_normal_valid', 'Valid normal mask.')
-    pred_normal_uncertainty = _pixel_property('pred_normal_uncertainty',
-                                              'Normal uncertainty (kappa).')
-    gt_sem_seg = _pixel_property('gt_sem_seg', 'Semantic labels (1, H, W).')
-    pred_sem_seg = _pixel_property('pred_sem_seg', 'Predicted labels.')
-    seg_logits = _pixel_property('seg_logits', 'Class logits (K, H, W).')
-    gt_parsing = _pixel_property('gt_parsing', 'Human-part labels.')
-    pred_parsing = _pixel_property('pred_parsing', 'Predicted human parts.')
-    gt_saliency = _pixel_property('gt_saliency', 'Saliency in [0, 1].')
-    pred_saliency = _pixel_property('pred_saliency', 'Predicted saliency.')
+    Every map field is a property made from
+    :data:`~unidense.structures.sample_fields.SAMPLE_FIELDS` (one row per
+    field: channels, dtype, pad value), below the class.
+    """
 
     @property
     def caption(self) -> Optional[str]:
@@ -121,6 +101,12 @@ class DenseDataSample(BaseDataElement):
     @caption.deleter
     def caption(self):
         del self._caption
+
+
+for _field in SAMPLE_FIELDS.values():
+    setattr(DenseDataSample, _field.name,
+            _pixel_property(_field.name, _field.doc))
+del _field
 
 
 def stack_pixel_field(data_samples, name: str) -> Optional[torch.Tensor]:

@@ -5,11 +5,12 @@ import numpy as np
 import torch
 
 from unidense.registry import TRANSFORMS
-from unidense.structures import DenseDataSample
+from unidense.structures import (GT_PIXEL_FIELDS, SAMPLE_FIELDS,
+                                 DenseDataSample)
 from .base_transform import BaseTransform
 
-_MAPS = ('gt_depth', 'gt_depth_valid', 'gt_depth_norm', 'gt_normal',
-         'gt_normal_valid', 'gt_sem_seg', 'gt_parsing', 'gt_saliency')
+# every ground-truth map of the sample-field table
+_MAPS = GT_PIXEL_FIELDS
 
 
 @TRANSFORMS.register_module()
@@ -62,9 +63,10 @@ class PackDenseInputs(BaseTransform):
             if key not in results:
                 continue
             arr = np.asarray(results[key])
-            if key == 'gt_normal':
-                arr = arr.transpose(2, 0, 1)
-            elif key in ('gt_sem_seg', 'gt_parsing'):
+            field = SAMPLE_FIELDS[key]
+            if field.kind == 'normal':
+                arr = arr.transpose(2, 0, 1)  # (H, W, 3) -> (3, H, W)
+            elif field.dtype == 'long':
                 arr = arr.astype(np.int64)
             elif arr.dtype != bool:
                 arr = arr.astype(np.float32)

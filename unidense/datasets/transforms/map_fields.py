@@ -1,29 +1,25 @@
 """Which results-dict keys are pixel maps, and how geometry treats each kind.
 
 Every geometric transform (resize, pad, crop, flip) walks the same table so a
-new map kind is added in one place. Keys follow
+new map kind is added in one place: a row of
+:data:`unidense.structures.sample_fields.SAMPLE_FIELDS`. Keys follow
 ``docs/advanced_guides/interfaces.md`` section 1.
 """
 import numpy as np
 
-# key -> (kind, pad value). Kinds decide interpolation: 'image' bilinear,
-# everything else nearest (depth must not blend across occlusion edges,
-# labels must stay integers, masks must stay boolean; normals are
-# renormalised after any resampling).
+from unidense.structures.sample_fields import GT_PIXEL_FIELDS, SAMPLE_FIELDS
+
+# key -> (kind, pad value), from the sample-field table. Kinds decide
+# interpolation: 'image' bilinear, everything else nearest (depth must not
+# blend across occlusion edges, labels must stay integers, masks must stay
+# boolean; normals are renormalised after any resampling).
 MAP_FIELDS = {
     'img': ('image', 0),
-    'gt_depth': ('depth', 0),
-    'gt_depth_valid': ('mask', False),
-    'gt_depth_norm': ('depth', 0),
-    'gt_normal': ('normal', 0),
-    'gt_normal_valid': ('mask', False),
-    'gt_sem_seg': ('label', 255),
-    'gt_parsing': ('label', 255),
-    'gt_saliency': ('saliency', 0),
-    'gt_saliency_valid': ('mask', False),
-    'gt_edge': ('saliency', 0),
+    **{
+        name: (SAMPLE_FIELDS[name].kind, SAMPLE_FIELDS[name].pad_value)
+        for name in GT_PIXEL_FIELDS
+    }
 }
-
 
 def present_maps(results: dict, shape=None):
     """Return the map keys present in ``results``.

@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from unidense.registry import METRICS
+from unidense.structures.sample_fields import IGNORE_INDEX
 from .sample_fields import as_sample_dict, check_same_hw, get_map, sample_name
 
 
@@ -38,7 +39,7 @@ class IoUMetric(BaseMetric):
     default_prefix = 'seg'
 
     def __init__(self,
-                 ignore_index: int = 255,
+                 ignore_index: int = IGNORE_INDEX,
                  class_names: Optional[Sequence[str]] = None,
                  num_classes: Optional[int] = None,
                  classes_key: str = 'classes',

@@ -29,6 +29,10 @@ class SaliencyMetric(BaseMetric):
     published maxF numbers match; ``False`` thresholds the probability
     itself.
 
+    Pixels where ``valid_field`` (``gt_saliency_valid``, e.g. padding
+    added by the pipeline or data preprocessor) is False are skipped when
+    the sample has that field.
+
     Returns ``maxF`` (%), ``best_threshold`` and ``num_images``.
     """
 
@@ -42,6 +46,7 @@ class SaliencyMetric(BaseMetric):
                  ignore_index: Optional[float] = 255,
                  pred_field: str = 'pred_saliency',
                  gt_field: str = 'gt_saliency',
+                 valid_field: str = 'gt_saliency_valid',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -55,6 +60,7 @@ class SaliencyMetric(BaseMetric):
         self.gt_threshold = gt_threshold
         self.ignore_index = ignore_index
         self.pred_field, self.gt_field = pred_field, gt_field
+        self.valid_field = valid_field
         self._warn = WarnOnce('SaliencyMetric')
 
     def process(self, data_batch, data_samples: Sequence) -> None:
@@ -70,6 +76,12 @@ class SaliencyMetric(BaseMetric):
             valid = np.isfinite(gt) & np.isfinite(pred)
             if self.ignore_index is not None:
                 valid &= gt != self.ignore_index
+            mask = get_map(sample, self.valid_field, required=False,
+                           metric='SaliencyMetric')
+            if mask is not None:
+                check_same_hw(mask, gt[None], self.valid_field,
+                              self.gt_field, sample, 'SaliencyMetric')
+                valid &= mask[0].astype(bool)
             if not np.isfinite(pred).all():
                 self._warn('nonfinite_pred', f'NaN/inf saliency in {name} '
                            f'is left out')

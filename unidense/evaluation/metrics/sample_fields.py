@@ -1,5 +1,8 @@
 """Reading maps out of the sample dicts that mmengine's Evaluator hands to a
-metric (interfaces.md section 2), with errors that name the sample."""
+metric (interfaces.md section 2), with errors that name the sample.
+
+Field names, dtypes and the label ignore index are those of the one
+sample-field table, :mod:`unidense.structures.sample_fields`."""
 from typing import Optional
 
 import numpy as np

@@ -7,11 +7,11 @@ import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 
 from unidense.registry import MODELS
+from unidense.structures import gt_pad_values
 
-# Pad values of ground-truth maps, matching the pipeline's PadToMultiple.
-_GT_PAD = dict(gt_depth=0, gt_depth_valid=False, gt_depth_norm=0,
-               gt_normal=0, gt_normal_valid=False, gt_sem_seg=255,
-               gt_parsing=255, gt_saliency=0)
+# Pad values of ground-truth maps: the sample-field table's, as the
+# pipeline's PadToMultiple uses
+_GT_PAD = gt_pad_values()
 
 
 @MODELS.register_module()
@@ -29,8 +29,9 @@ class DenseDataPreprocessor(BaseDataPreprocessor):
     (top, bottom, left, right) and ``pad_shape`` are updated so
     :func:`restore_to_original` undoes pipeline and batch padding together,
     and ``batch_input_shape`` is set. With ``pad_gt`` the sample's
-    ground-truth maps of the image's size are padded the same way (depth 0,
-    masks False, labels 255) so models can stack them.
+    ground-truth maps of the image's size are padded the same way with the
+    sample-field table's pad values (depth 0, masks False, labels 255; edge
+    and saliency-valid maps too) so models can stack them.
 
     Args:
         mean, std: per-channel or scalar, on the 0..255 scale.
