@@ -1,15 +1,18 @@
-"""Write the tiny family's tokenizer and fixed text encoder.
+"""Write the tiny family's parts that are not trained: tokenizer, text
+encoder, noise scheduler.
 
-    python tools/pretrain/make_tiny_text_encoder.py [OUT_DIR] [--seed 0]
+    python tools/pretrain/make_tiny_fixed_parts.py [OUT_DIR] [--seed 0]
 
 ``OUT_DIR`` (default ``model_zoo/unidense-tiny``) gets ``tokenizer/`` (a
 word-level T5-style tokenizer over ``SyntheticScenes.vocabulary()``) and
 ``text_encoder/`` (a ``T5EncoderModel`` of
 ``configs/_base_/models/unidense_tiny_family.py``'s architecture, random
 weights from ``--seed``, never trained: the DiT and UNet learn to read it).
-The same seed always writes the same weights.
+The same seed always writes the same weights. ``scheduler/`` holds the
+family's training noise schedule (``train_scheduler`` there).
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -43,9 +46,15 @@ def main(argv=None):
     arch = dict(family.text_encoder_architecture, vocab_size=len(tokenizer))
     torch.manual_seed(args.seed)
     encoder = transformers.T5EncoderModel(transformers.T5Config(**arch))
-    for part, obj in (('tokenizer', tokenizer), ('text_encoder', encoder)):
+    from unidense.registry import DIFFUSION_SCHEDULERS
+    import unidense.diffusion  # noqa: F401  (registers the schedulers)
+    scheduler = DIFFUSION_SCHEDULERS.build(family.train_scheduler)
+    # diffusers schedulers save with save_config, not save_pretrained
+    scheduler.save_pretrained = scheduler.save_config
+    for part, obj in (('tokenizer', tokenizer), ('text_encoder', encoder),
+                      ('scheduler', scheduler)):
         out = save_pretrained_atomic(obj, osp.join(args.out_dir, part))
-        for name in sorted(__import__('os').listdir(out)):
+        for name in sorted(os.listdir(out)):
             print(f'{file_sha256(osp.join(out, name))}  {part}/{name}')
 
 

@@ -173,7 +173,9 @@ class SyntheticScenes(BaseDataset):
       word is in :meth:`vocabulary`;
     - ``intrinsics`` 3x3 (pixels), ``ori_shape``, ``img_shape``,
       ``depth_range`` (1e-3, 20), ``depth_scale`` 1, ``protocol``
-      'synthetic', ``scene`` (the parameters, for debugging).
+      'synthetic', ``scene`` (object ``kinds`` and ``colors`` left to
+      right, ``walls`` and ``floor`` colour names, ``lighting`` =
+      (brightness, light colour) names).
 
     Args:
         num_samples: dataset length.
@@ -441,4 +443,7 @@ class SyntheticScenes(BaseDataset):
             protocol=self.protocol,
             dataset_name=self.metainfo['dataset_name'],
             scene=dict(kinds=[o['kind'] for o in scene['objects']],
-                       colors=[o['color'] for o in scene['objects']]))
+                       colors=[o['color'] for o in scene['objects']],
+                       walls=scene['wall_color'],
+                       floor=scene['floor_color'],
+                       lighting=(scene['brightness'], scene['light_color'])))

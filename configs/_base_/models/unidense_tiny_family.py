@@ -19,7 +19,8 @@ vae_architecture = dict(
         sample_size=64))
 
 # Word-level tokenizer over SyntheticScenes.vocabulary() + a seeded random
-# T5 encoder (fixed, never trained: tools/pretrain/make_tiny_text_encoder.py).
+# T5 encoder (fixed, never trained), written with the scheduler by
+# tools/pretrain/make_tiny_fixed_parts.py.
 text_max_length = 48
 text_encoder_architecture = dict(
     d_model=64, d_kv=16, num_heads=4, num_layers=2, d_ff=128,
@@ -67,12 +68,12 @@ unet_architecture = dict(
                         'CrossAttnUpBlock2D', 'UpBlock2D'],
         cross_attention_dim=64, attention_head_dim=8, norm_num_groups=16))
 
-# Training noise schedules (v-prediction, as SD-2.1).
-pixart_scheduler = dict(type='DDPMScheduler', num_train_timesteps=1000,
-                        beta_start=0.0001, beta_end=0.02,
-                        beta_schedule='linear',
-                        prediction_type='v_prediction')
-sd_scheduler = dict(type='DDPMScheduler', num_train_timesteps=1000,
-                    beta_start=0.00085, beta_end=0.012,
-                    beta_schedule='scaled_linear',
-                    prediction_type='v_prediction')
+# Noise schedule of both denoisers: DDPM's linear betas (as PixArt-alpha;
+# its terminal SNR is lower than SD's scaled-linear one, which matters at
+# 16x16 latents), v-prediction (as SD-2.1), 1000 steps. Saved with the
+# family as model_zoo/unidense-tiny/scheduler.
+train_scheduler = dict(type='DDPMScheduler', num_train_timesteps=1000,
+                       beta_start=0.0001, beta_end=0.02,
+                       beta_schedule='linear',
+                       prediction_type='v_prediction', clip_sample=False,
+                       steps_offset=1)
