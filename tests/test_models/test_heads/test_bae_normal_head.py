@@ -1,12 +1,13 @@
 """BaeNormalHead: shapes, uncertainty-guided sampling, UG AngMF loss."""
 import torch
-import torch.nn.functional as F
 
 from unidense.diffusion import meta_device_build
 from unidense.models.heads.bae_normal_head import (expected_angular_error,
                                                    uncertainty_guided_points)
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import assert_grads_reach_all, feats_at, make_samples, numel
+from tests.test_models.test_heads.head_utils import (assert_grads_reach_all,
+                                                     feats_at, make_samples,
+                                                     numel)
 
 STRIDES = (2, 4, 8, 16, 32)
 TINY = dict(type='BaeNormalHead', in_channels=(4, 6, 8, 10, 16),

@@ -36,11 +36,6 @@ def test_afp_partitions_pixels_with_sink_competition():
     attn = head.afp[0].cross_attn
     torch.manual_seed(0)
     idrs, pixels = torch.randn(2, 32, 16), torch.randn(2, 50, 32)
-    captured = {}
-
-    def hook(mod, args, out):
-        captured['out'] = out
-
     # recompute the attention matrix exactly as the layer does
     q = attn.to_q(attn.norm(idrs))
     k, _ = attn.to_kv(attn.norm_context(pixels)).chunk(2, dim=-1)
@@ -57,7 +52,6 @@ def test_afp_partitions_pixels_with_sink_competition():
     pix2 = pixels.clone()
     pix2[1] += 5
     assert torch.allclose(attn(idrs, pix2)[0], out[0], atol=1e-6)
-    del captured
 
 
 def test_normal_shapes_loss_grad_predict():

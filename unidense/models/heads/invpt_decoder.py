@@ -7,10 +7,7 @@ import torch.nn.functional as F
 from timm.layers import DropPath
 
 from unidense.registry import MODELS
-from .base_dense_head import BaseDenseHead
-from .dense_targets import task_target
-
-DEFAULT_NYUD_OUTPUTS = dict(semseg=40, depth=1, normal=3, edge=1)
+from .multi_task_dense_head import MultiTaskDenseHead
 
 
 def _conv_bn_relu(in_ch, out_ch, k=3, dilation=1):
@@ -139,7 +136,7 @@ class InvPTBlock(nn.Module):
 
 
 @MODELS.register_module()
-class InvPTDecoder(BaseDenseHead):
+class InvPTDecoder(MultiTaskDenseHead):
     """InvPT's multi-task decoder (everything after the encoder).
 
     Expected features: three maps, finest first, at ``in_strides`` with
@@ -201,7 +198,7 @@ class InvPTDecoder(BaseDenseHead):
     """
 
     def __init__(self,
-                 num_outputs: Dict[str, int] = DEFAULT_NYUD_OUTPUTS,
+                 num_outputs: Dict[str, int] = MultiTaskDenseHead.NYUD_OUTPUTS,
                  in_channels: Sequence[int] = (1024, 1024, 1024),
                  in_strides: Sequence[int] = (16, 16, 16),
                  embed_dim: int = 512,
@@ -213,22 +210,15 @@ class InvPTDecoder(BaseDenseHead):
                  losses=None,
                  align_corners: bool = False,
                  init_cfg: Optional[dict] = None):
-        num_outputs = dict(num_outputs)
-        tasks = tuple(num_outputs)
-        if losses is None:
-            losses = [default_multitask_loss(t) for t in tasks]
-        if len(losses) != len(tasks):
-            raise ValueError('InvPTDecoder: one loss per task in order, got '
-                             f'{len(losses)} for {tasks}')
-        super().__init__(tasks=tasks, losses=losses,
+        super().__init__(num_outputs, losses=losses,
                          align_corners=align_corners, init_cfg=init_cfg)
         if len(in_channels) != 3 or len(in_strides) != 3:
             raise ValueError('InvPTDecoder: 3 input maps (skip 8, skip 16, '
                              'decoder input)')
-        self.num_outputs = num_outputs
         self.in_channels = list(in_channels)
         self.in_strides = [int(s) for s in in_strides]
         self.intermediate_supervision = intermediate_supervision
+        tasks = self.tasks
         t = len(tasks)
         c0 = embed_dim + pred_constant
         dims = [c0, c0 // 2, c0 // 4]
@@ -330,70 +320,5 @@ class InvPTDecoder(BaseDenseHead):
         return out
 
     def loss_by_feat(self, outputs, data_samples):
-        return multitask_losses(self, outputs, data_samples,
+        return self.task_losses(outputs, data_samples,
                                 self.intermediate_supervision)
-
-    def predict_by_feat(self, outputs, data_samples):
-        return multitask_predict(self, outputs, data_samples)
-
-
-def default_multitask_loss(task: str) -> dict:
-    """InvPT / TaskPrompter loss and weight of a task (brief 5.3)."""
-    table = {
-        'semseg': dict(type='CrossEntropyLoss', ignore_index=255),
-        'parsing': dict(type='CrossEntropyLoss', ignore_index=255,
-                        loss_weight=2.0),
-        'saliency': dict(type='CrossEntropyLoss', balanced=True,
-                         loss_weight=5.0),
-        'depth': dict(type='L1Loss'),
-        'normal': dict(type='L1Loss', normalize=True, loss_weight=10.0),
-        'edge': dict(type='BalancedBCELoss', pos_weight=0.95,
-                     loss_weight=50.0),
-    }
-    if task not in table:
-        raise KeyError(f'no default loss for task {task!r}')
-    return table[task]
-
-
-def multitask_losses(head: BaseDenseHead, outputs, data_samples,
-                     intermediate: bool = False):
-    """``loss_<task>`` (and ``loss_inter_<task>``) for every task of a
-    multi-task head: output resized to the GT size (bilinear), the task's
-    loss (``head.losses[i]``) with its target and mask."""
-    losses = {}
-    for task, fn in zip(head.tasks, head.losses):
-        pred = outputs[task]
-        gt, valid = task_target(data_samples, task, pred.device)
-        keys = [task] + ([f'inter_{task}'] if intermediate and
-                         f'inter_{task}' in outputs else [])
-        for key in keys:
-            p = head.resize(outputs[key], gt.shape[-2:])
-            losses[f'loss_{key}'] = fn(p, gt, valid)
-    return losses
-
-
-def multitask_predict(head: BaseDenseHead, outputs, data_samples):
-    """Resize every task output to the padded input size and post-process
-    it (see :class:`InvPTDecoder`)."""
-    size = head.input_size(data_samples)
-    res = {}
-    for task in head.tasks:
-        p = head.resize(outputs[task], size)
-        if task == 'semseg':
-            res['seg_logits'] = p
-            res['sem_seg'] = p.argmax(1, keepdim=True)
-        elif task == 'parsing':
-            res['parsing_logits'] = p
-            res['parsing'] = p.argmax(1, keepdim=True)
-        elif task == 'depth':
-            res['depth'] = p.clamp(min=0)
-        elif task == 'normal':
-            res['normal'] = F.normalize(p, dim=1)
-        elif task == 'saliency':
-            res['saliency'] = p.softmax(1)[:, 1:] if p.shape[1] == 2 else \
-                p.sigmoid()
-        elif task == 'edge':
-            res['edge'] = p.sigmoid()
-        else:
-            res[task] = p
-    return res

@@ -1,5 +1,4 @@
 """TaskPrompter (Ye & Xu, ICLR 2023): spatial-channel multi-task prompting."""
-import math
 from typing import Dict, Optional, Sequence
 
 import torch
@@ -8,9 +7,7 @@ import torch.nn.functional as F
 from timm.layers import DropPath
 
 from unidense.registry import MODELS
-from .base_dense_head import BaseDenseHead
-from .invpt_decoder import (DEFAULT_NYUD_OUTPUTS, default_multitask_loss,
-                            multitask_losses, multitask_predict)
+from .multi_task_dense_head import MultiTaskDenseHead
 
 
 class PromptAttention(nn.Module):
@@ -120,7 +117,7 @@ class PromptBlock(nn.Module):
 
 
 @MODELS.register_module()
-class TaskPrompterDecoder(BaseDenseHead):
+class TaskPrompterDecoder(MultiTaskDenseHead):
     """TaskPrompter: learnable task prompts carried through transformer
     blocks; task features decoded from the prompts' spatial and channel
     attention.
@@ -183,7 +180,7 @@ class TaskPrompterDecoder(BaseDenseHead):
     """
 
     def __init__(self,
-                 num_outputs: Dict[str, int] = DEFAULT_NYUD_OUTPUTS,
+                 num_outputs: Dict[str, int] = MultiTaskDenseHead.NYUD_OUTPUTS,
                  embed_dim: int = 1024,
                  depth: int = 24,
                  num_heads: int = 16,
@@ -200,24 +197,17 @@ class TaskPrompterDecoder(BaseDenseHead):
                  losses=None,
                  align_corners: bool = False,
                  init_cfg: Optional[dict] = None):
-        num_outputs = dict(num_outputs)
-        tasks = tuple(num_outputs)
-        if losses is None:
-            losses = [default_multitask_loss(t) for t in tasks]
-        if len(losses) != len(tasks):
-            raise ValueError('TaskPrompterDecoder: one loss per task in '
-                             f'order, got {len(losses)} for {tasks}')
-        super().__init__(tasks=tasks, losses=losses,
+        super().__init__(num_outputs, losses=losses,
                          align_corners=align_corners, init_cfg=init_cfg)
         if any(not 1 <= b < depth for b in tap_blocks):
             raise ValueError(f'TaskPrompterDecoder: tap_blocks {tap_blocks} '
                              f'must lie in [1, {depth})')
-        self.num_outputs = num_outputs
         self.embed_dim = embed_dim
         self.token_grid = tuple(int(s) for s in token_grid)
         self.tap_blocks = tuple(int(b) for b in tap_blocks)
         self.prompt_len = prompt_len
         self.num_heads = num_heads
+        tasks = self.tasks
         t = len(tasks)
         self.task_prompts = nn.Parameter(torch.empty(t * prompt_len,
                                                      embed_dim))
@@ -333,9 +323,3 @@ class TaskPrompterDecoder(BaseDenseHead):
             out[k] = self.heads[k](f)
         out['prompts'] = prompts
         return out
-
-    def loss_by_feat(self, outputs, data_samples):
-        return multitask_losses(self, outputs, data_samples)
-
-    def predict_by_feat(self, outputs, data_samples):
-        return multitask_predict(self, outputs, data_samples)
