@@ -50,3 +50,10 @@ def assert_grads_reach_all(module):
                                        not torch.isfinite(p.grad).all())]
     assert not missing, f'no/invalid gradient for {missing[:5]}'
 
+
+
+def assert_unit_normals(normal, atol=1e-5):
+    """(B, 3, H, W) vectors of length 1."""
+    assert normal.shape[1] == 3
+    assert torch.allclose(normal.norm(dim=1),
+                          torch.ones_like(normal[:, 0]), atol=atol)

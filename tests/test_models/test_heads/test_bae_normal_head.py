@@ -5,9 +5,9 @@ from unidense.diffusion import meta_device_build
 from unidense.models.heads.bae_normal_head import (expected_angular_error,
                                                    uncertainty_guided_points)
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import (assert_grads_reach_all,
-                                                     feats_at, make_samples,
-                                                     numel)
+from tests.test_models.test_heads.head_utils import (
+    assert_grads_reach_all, assert_unit_normals, feats_at, make_samples,
+    numel)
 
 STRIDES = (2, 4, 8, 16, 32)
 TINY = dict(type='BaeNormalHead', in_channels=(4, 6, 8, 10, 16),
@@ -89,8 +89,7 @@ def test_eval_refines_every_pixel_and_predict_is_unit():
     pred = head.predict(feats, samples)  # test mode even while training
     assert pred['normal'].shape == (2, 3, 64, 96)
     assert pred['kappa'].shape == (2, 1, 64, 96)
-    assert torch.allclose(pred['normal'].norm(dim=1), torch.ones(2, 64, 96),
-                          atol=1e-5)
+    assert_unit_normals(pred['normal'])
     out = head.eval().forward(feats)
     assert 'points_s4' not in out
     # eval-mode loss compares all four full maps

@@ -5,8 +5,8 @@ import torch
 from unidense.diffusion import meta_device_build
 from unidense.models.heads import BaseDenseHead
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import (feats_at, make_samples,
-                                                     numel)
+from tests.test_models.test_heads.head_utils import (
+    feats_at, make_samples, numel)
 
 DEFAULT_SPECS = {
     'BaeNormalHead': [(2, 24), (4, 40), (8, 64), (16, 176), (32, 2048)],

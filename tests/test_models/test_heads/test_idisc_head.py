@@ -4,9 +4,9 @@ import torch
 
 from unidense.diffusion import meta_device_build
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import (assert_grads_reach_all,
-                                                     feats_at, make_samples,
-                                                     numel)
+from tests.test_models.test_heads.head_utils import (
+    assert_grads_reach_all, assert_unit_normals, feats_at, make_samples,
+    numel)
 
 STRIDES = (4, 8, 16, 32)
 TINY = dict(in_channels=(8, 12, 16, 20), hidden_dim=32, ffn_dim=64,
@@ -38,7 +38,7 @@ def test_afp_partitions_pixels_with_sink_competition():
     idrs, pixels = torch.randn(2, 32, 16), torch.randn(2, 50, 32)
     # recompute the attention matrix exactly as the layer does
     q = attn.to_q(attn.norm(idrs))
-    k, _ = attn.to_kv(attn.norm_context(pixels)).chunk(2, dim=-1)
+    k, v = attn.to_kv(attn.norm_context(pixels)).chunk(2, dim=-1)
     sim = q @ k.transpose(-1, -2) * attn.scale
     a = sim.softmax(dim=-2) + attn.eps
     a = a / a.sum(-1, keepdim=True)
@@ -48,6 +48,7 @@ def test_afp_partitions_pixels_with_sink_competition():
     assert torch.allclose(a.sum(-1), torch.ones(2, 32))
     out = attn(idrs, pixels)
     assert out.shape == (2, 32, 16)
+    assert torch.allclose(out, attn.to_out(a @ v), atol=1e-5)
     # the IDRs of one image do not depend on another image's pixels
     pix2 = pixels.clone()
     pix2[1] += 5
@@ -74,8 +75,7 @@ def test_normal_shapes_loss_grad_predict():
     head.eval()
     pred = head.predict(_feats(), samples)
     assert pred['normal'].shape == (2, 3, 32, 48)
-    assert torch.allclose(pred['normal'].norm(dim=1), torch.ones(2, 32, 48),
-                          atol=1e-5)
+    assert_unit_normals(pred['normal'])
 
 
 def test_depth_is_positive_and_uses_silog():

@@ -4,9 +4,9 @@ import torch
 
 from unidense.diffusion import meta_device_build
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import (assert_grads_reach_all,
-                                                     feats_at, make_samples,
-                                                     numel)
+from tests.test_models.test_heads.head_utils import (
+    assert_grads_reach_all, assert_unit_normals, feats_at, make_samples,
+    numel)
 
 OUTPUTS = dict(semseg=5, depth=1, normal=3, edge=1)
 TINY = dict(type='InvPTDecoder', num_outputs=OUTPUTS, in_channels=(8, 8, 8),
@@ -90,8 +90,7 @@ def test_predict_post_processing():
     assert pred['sem_seg'].shape == (2, 1, 64, 128)
     assert pred['sem_seg'].dtype == torch.long
     assert pred['parsing'].max() < 3
-    assert torch.allclose(pred['normal'].norm(dim=1), torch.ones(2, 64, 128),
-                          atol=1e-5)
+    assert_unit_normals(pred['normal'])
     assert pred['saliency'].shape == (2, 1, 64, 128)
     assert 0 <= pred['saliency'].min() and pred['saliency'].max() <= 1
     assert pred['depth'].min() >= 0

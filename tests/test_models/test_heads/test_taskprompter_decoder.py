@@ -4,8 +4,8 @@ import torch
 
 from unidense.diffusion import meta_device_build
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import (assert_grads_reach_all,
-                                                     make_samples, numel)
+from tests.test_models.test_heads.head_utils import (
+    assert_grads_reach_all, assert_unit_normals, make_samples, numel)
 
 OUTPUTS = dict(semseg=5, depth=1, normal=3)
 TINY = dict(type='TaskPrompterDecoder', num_outputs=OUTPUTS, embed_dim=16,
@@ -51,8 +51,7 @@ def test_shapes_loss_gradients():
     head.eval()
     pred = head.predict(_tokens(), samples)
     assert pred['sem_seg'].shape == (2, 1, 64, 128)
-    assert torch.allclose(pred['normal'].norm(dim=1), torch.ones(2, 64, 128),
-                          atol=1e-5)
+    assert_unit_normals(pred['normal'])
 
 
 def test_prompts_steer_task_features():

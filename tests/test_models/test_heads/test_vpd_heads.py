@@ -4,9 +4,8 @@ import torch
 
 from unidense.diffusion import meta_device_build
 from unidense.registry import MODELS
-from tests.test_models.test_heads.head_utils import (assert_grads_reach_all,
-                                                     feats_at, make_samples,
-                                                     numel)
+from tests.test_models.test_heads.head_utils import (
+    assert_grads_reach_all, feats_at, make_samples, numel)
 
 STRIDES = (8, 16, 32, 64)
 
