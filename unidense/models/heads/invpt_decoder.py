@@ -186,7 +186,11 @@ class InvPTDecoder(MultiTaskDenseHead):
         in_channels (Sequence[int]), in_strides (Sequence[int]): of the 3
             input maps.
         embed_dim (int): 512. pred_constant (int): 64.
-        num_heads (int): 2. mlp_ratio (float): 4. drop_path (float): 0.15.
+        num_heads (int): 2. mlp_ratio (float): 4.
+        drop_path (float): 0.15, InvPT's configured rate. The reference
+            draws each stage's rate from ``linspace(0, 0.15, depth=1)``,
+            i.e. 0 - its trained models effectively use no drop-path; pass
+            0.0 to reproduce that.
         intermediate_supervision (bool): True.
 
     ``forward(feats)`` -> per task ``<task>`` (B, K_t, H/4, W/4) and
