@@ -5,6 +5,8 @@
 _base_ = [
     '../_base_/models/flux1_dev.py',
     '../_base_/datasets/hypersim_vkitti_mixed.py',
+    # zero-shot evaluation block: NYUv2, Marigold/MERGE protocol
+    '../_base_/datasets/nyu_depth_eval.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_30k.py'
 ]
 
@@ -51,21 +53,3 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=30000,
 default_hooks = dict(
     checkpoint=dict(interval=3000, max_keep_ckpts=3, save_last=True),
     logger=dict(interval=50))
-
-_nyu_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadDepth'),
-    dict(type='PadToMultiple', size_divisor=16, keep_gt_at_ori=True),
-    dict(type='PackDenseInputs'),
-]
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='NYUv2Dataset', data_root='data/nyu_v2',
-                 ann_file='test.txt', test_mode=True,
-                 pipeline=_nyu_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='DepthMetric', protocol='auto')
-test_evaluator = val_evaluator

@@ -1,8 +1,6 @@
 # DIODE val (771 = 325 indoor + 446 outdoor), Marigold protocol: predict at
 # 640 px, GT .npy metres at 1024x768 with the dataset's depth mask,
 # valid (0.6, 350) m.
-dataset_type = 'DIODEDataset'
-data_root = 'data/diode/val'
 
 test_pipeline = [
     dict(type='LoadImage'),
@@ -17,7 +15,7 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root,
+    dataset=dict(type='DIODEDataset', data_root='data/diode/val',
                  ann_file='diode_val_all_filename_list.txt',
                  test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,7 +1,5 @@
 # ETH3D (454 DSLR frames, 6048x4032), Marigold protocol: predict at 756 px
 # (longer edge), GT raw float32 at full resolution (inf = invalid).
-dataset_type = 'ETH3DDataset'
-data_root = 'data/eth3d'
 
 test_pipeline = [
     dict(type='LoadImage'),
@@ -15,7 +13,7 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root,
+    dataset=dict(type='ETH3DDataset', data_root='data/eth3d',
                  ann_file='eth3d_filename_list.txt', test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,8 +1,6 @@
 # KITTI Eigen test (652 frames with GT), Marigold protocol: KB crop of image
 # and GT to 352x1216, /256 metres, valid (1e-5, 80), Eigen crop at
 # evaluation (protocol 'kitti'; eval_crop='garg' for the Garg crop).
-dataset_type = 'KITTIDataset'
-data_root = 'data/kitti'
 
 test_pipeline = [
     dict(type='LoadImage'),
@@ -18,7 +16,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type, data_root=data_root,
+        type='KITTIDataset', data_root='data/kitti',
         ann_file='eigen_test_files_with_gt.txt',
         data_prefix=dict(img_path='raw', depth_path='annotated'),
         eval_crop='eigen', test_mode=True, pipeline=test_pipeline))

@@ -1,7 +1,5 @@
 # ScanNet (Marigold's 800 validation frames), native 640x480, mm PNGs,
 # valid (1e-3, 10) m, no crop.
-dataset_type = 'ScanNetDataset'
-data_root = 'data/scannet'
 
 test_pipeline = [
     dict(type='LoadImage'),
@@ -14,7 +12,7 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root,
+    dataset=dict(type='ScanNetDataset', data_root='data/scannet',
                  ann_file='scannet_val_sampled_list_800_1.txt',
                  test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
