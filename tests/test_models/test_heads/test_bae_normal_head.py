@@ -100,3 +100,16 @@ def test_eval_refines_every_pixel_and_predict_is_unit():
 def test_expected_angular_error_decreases_with_kappa():
     e = expected_angular_error(torch.tensor([0.1, 1.0, 10.0, 100.0]))
     assert (e[1:] < e[:-1]).all() and e[-1] < 0.03
+
+
+def test_gt_mask_steers_the_importance_samples():
+    torch.manual_seed(0)
+    head = MODELS.build(TINY).train()
+    valid = torch.zeros(2, 1, 32, 48, dtype=torch.bool)
+    valid[:, :, 16:] = True  # only the bottom half has ground truth
+    out = head.forward(_feats(), gt_valid=valid)
+    for stride, (h, w) in ((4, (8, 12)), (2, (16, 24)), (1, (32, 48))):
+        coords = out[f'coords_s{stride}'][:, 0]
+        n_imp = int(0.7 * coords.shape[1])
+        rows = ((coords[:, :n_imp, 1] + 1) / 2 * (h - 1)).round()
+        assert (rows >= h // 2).all()  # importance part: valid pixels only

@@ -85,8 +85,11 @@ def test_predict_post_processing():
                                                     edge=1, depth=1),
                              losses=None)).eval()
     samples = make_samples(size=(64, 128))
-    pred = head.predict(feats_at((16, 16, 16), (8, 8, 8), size=(64, 128)),
-                        samples)
+    feats = feats_at((16, 16, 16), (8, 8, 8), size=(64, 128))
+    losses = head.loss(feats, samples)  # PASCAL-style tasks, default losses
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert len(losses) == 12
+    pred = head.predict(feats, samples)
     assert pred['sem_seg'].shape == (2, 1, 64, 128)
     assert pred['sem_seg'].dtype == torch.long
     assert pred['parsing'].max() < 3
