@@ -19,7 +19,7 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
         raise ValueError('frechet_distance: need at least 2 samples a side')
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    covmean = linalg.sqrtm(cov_a @ cov_b)
     if not np.isfinite(covmean).all():
         # singular product: regularise as the reference implementation does
         eps = np.eye(len(cov_a)) * 1e-6

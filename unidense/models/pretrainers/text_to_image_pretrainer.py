@@ -56,6 +56,9 @@ class TextToImagePretrainer(BaseModel):
                  ema_momentum: Optional[float] = 1e-3,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # unidense's registry: the model also builds outside a runner
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         if prediction_type not in ('epsilon', 'v_prediction', 'sample'):

@@ -45,6 +45,9 @@ class VAEPretrainer(BaseModel):
                  sample_posterior: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # unidense's registry: the model also builds outside a runner
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.vae = MODELS.build(vae) if isinstance(vae, dict) else vae
