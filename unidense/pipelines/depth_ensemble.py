@@ -56,6 +56,82 @@ def _align(depth: Tensor, params: Tensor, scale_invariant: bool,
     return depth * params.view(view)
 
 
+def _fit_alignment(depth: Tensor, shift_invariant: bool, reduction: str,
+                   regularizer_strength: float, max_iter: int, tol: float,
+                   max_res: Optional[int]) -> Tensor:
+    """Per-member scale (and shift) minimising the pairwise disagreement of
+    the aligned (E, 1, H, W) members plus the min->0 / max->1 pull (BFGS on a
+    copy shrunk to ``max_res``); (E,) or (2E,) parameters on depth's
+    device."""
+    scale_invariant = True
+    e = depth.shape[0]
+    small = depth
+    if max_res is not None and max(depth.shape[-2:]) > max_res:
+        factor = max_res / max(depth.shape[-2:])
+        small = F.interpolate(depth, scale_factor=factor,
+                              mode='nearest-exact')
+    # Estimators call this under no_grad / inference_mode; the fit
+    # needs autograd on a normal (non-inference) tensor of its own.
+    with torch.inference_mode(False):
+        small = small.detach().cpu().clone()
+        pairs = torch.triu_indices(e, e, offset=1)
+
+    def cost(x: np.ndarray):
+        with torch.inference_mode(False), torch.enable_grad():
+            params = torch.from_numpy(x).requires_grad_(True)
+            aligned = _align(small, params, scale_invariant,
+                             shift_invariant)
+            diff = aligned[pairs[0]] - aligned[pairs[1]]
+            err = (diff.pow(2).flatten(1).mean(1) +
+                   _SQRT_EPS).sqrt().sum()
+            pred = _reduce(aligned, reduction)
+            near = (0.0 - pred.min()).abs()
+            far = (1.0 - pred.max()).abs()
+            reg = near + far if shift_invariant else far
+            err = err + regularizer_strength * reg
+            err.backward()
+        return err.item(), params.grad.numpy().copy()
+
+    x0 = _initial_params(small, scale_invariant, shift_invariant)
+    res = minimize(cost, x0, jac=True, method='BFGS', tol=tol,
+                   options=dict(maxiter=max_iter, disp=False))
+    params = torch.from_numpy(res.x)
+    if not torch.isfinite(params).all() or (params[:e] <= 0).any():
+        # The objective prefers shrinking every member towards one
+        # constant when members disagree a lot (pairwise error scales
+        # with s, the regulariser only costs 0.02); a flipped or
+        # vanished scale means that happened, so keep the min-max start.
+        params = torch.from_numpy(x0)
+    return params.to(depth.device)
+
+
+def _reduce_and_normalise(depth: Tensor, reduction: str,
+                          output_uncertainty: bool, scale_invariant: bool,
+                          shift_invariant: bool):
+    """Median / mean of the aligned members, its spread, and the [0, 1]
+    (or max = 1) normalisation of affine- (scale-) invariant depth."""
+    out = _reduce(depth, reduction)
+    unc = None
+    if output_uncertainty:
+        if reduction == 'median':
+            unc = (depth - out).abs().median(dim=0, keepdim=True).values
+        else:
+            unc = depth.std(dim=0, keepdim=True)
+
+    if scale_invariant and shift_invariant:
+        lo, hi = out.min(), out.max()
+        span = (hi - lo).clamp_min(1e-6)
+        out = (out - lo) / span
+        if unc is not None:
+            unc = unc / span
+    elif scale_invariant:
+        span = out.max().clamp_min(1e-6)
+        out = out / span
+        if unc is not None:
+            unc = unc / span
+    return out, unc
+
+
 def ensemble_depth(depth: Tensor,
                    scale_invariant: bool = True,
                    shift_invariant: bool = True,
@@ -110,65 +186,11 @@ def ensemble_depth(depth: Tensor,
             unc.to(orig_dtype) if unc is not None else None)
 
     if scale_invariant:
-        small = depth
-        if max_res is not None and max(depth.shape[-2:]) > max_res:
-            factor = max_res / max(depth.shape[-2:])
-            small = F.interpolate(depth, scale_factor=factor,
-                                  mode='nearest-exact')
-        # Estimators call this under no_grad / inference_mode; the fit
-        # needs autograd on a normal (non-inference) tensor of its own.
-        with torch.inference_mode(False):
-            small = small.detach().cpu().clone()
-            pairs = torch.triu_indices(e, e, offset=1)
-
-        def cost(x: np.ndarray):
-            with torch.inference_mode(False), torch.enable_grad():
-                params = torch.from_numpy(x).requires_grad_(True)
-                aligned = _align(small, params, scale_invariant,
-                                 shift_invariant)
-                diff = aligned[pairs[0]] - aligned[pairs[1]]
-                err = (diff.pow(2).flatten(1).mean(1) +
-                       _SQRT_EPS).sqrt().sum()
-                pred = _reduce(aligned, reduction)
-                near = (0.0 - pred.min()).abs()
-                far = (1.0 - pred.max()).abs()
-                reg = near + far if shift_invariant else far
-                err = err + regularizer_strength * reg
-                err.backward()
-            return err.item(), params.grad.numpy().copy()
-
-        x0 = _initial_params(small, scale_invariant, shift_invariant)
-        res = minimize(cost, x0, jac=True, method='BFGS', tol=tol,
-                       options=dict(maxiter=max_iter, disp=False))
-        params = torch.from_numpy(res.x)
-        if not torch.isfinite(params).all() or (params[:e] <= 0).any():
-            # The objective prefers shrinking every member towards one
-            # constant when members disagree a lot (pairwise error scales
-            # with s, the regulariser only costs 0.02); a flipped or
-            # vanished scale means that happened, so keep the min-max start.
-            params = torch.from_numpy(x0)
-        params = params.to(depth.device)
+        params = _fit_alignment(depth, shift_invariant, reduction,
+                                regularizer_strength, max_iter, tol, max_res)
         depth = _align(depth, params, scale_invariant, shift_invariant)
-
-    out = _reduce(depth, reduction)
-    unc = None
-    if output_uncertainty:
-        if reduction == 'median':
-            unc = (depth - out).abs().median(dim=0, keepdim=True).values
-        else:
-            unc = depth.std(dim=0, keepdim=True)
-
-    if scale_invariant and shift_invariant:
-        lo, hi = out.min(), out.max()
-        span = (hi - lo).clamp_min(1e-6)
-        out = (out - lo) / span
-        if unc is not None:
-            unc = unc / span
-    elif scale_invariant:
-        span = out.max().clamp_min(1e-6)
-        out = out / span
-        if unc is not None:
-            unc = unc / span
+    out, unc = _reduce_and_normalise(depth, reduction, output_uncertainty,
+                                     scale_invariant, shift_invariant)
     return out.to(orig_dtype), (unc.to(orig_dtype) if unc is not None else
                                 None)
 

@@ -130,49 +130,60 @@ def sample_depth_latents(denoise_fn: DenoiseFn,
 
     sched = as_scheduler(scheduler, private_copy=True,
                          what='sample_depth_latents: `scheduler`')
-    init_sigma = float(getattr(sched, 'init_noise_sigma', 1.0))
+    init_latents = _initial_latents(init_latents, (total, c, h, w), sched,
+                                    generator, device, dtype)
+    rgb = rgb_latent.repeat_interleave(ensemble_size, dim=0)
+    step_kwargs = dict(return_dict=False)
+    if 'generator' in inspect.signature(sched.step).parameters:
+        step_kwargs['generator'] = generator
+    chunk = total if batch_size <= 0 else int(batch_size)
+    outputs = []
+    for start in range(0, total, chunk):
+        sched.set_timesteps(num_inference_steps, device=device,
+                            **(timestep_kwargs or {}))
+        outputs.append(_reverse_process(
+            denoise_fn, sched, init_latents[start:start + chunk],
+            rgb[start:start + chunk], step_kwargs))
+    return torch.cat(outputs, dim=0)
+
+
+def _initial_latents(init_latents: Optional[Tensor], shape, sched,
+                     generator, device, dtype) -> Tensor:
+    """The given (n, C, h, w) start (checked), or noise x init_noise_sigma."""
     if init_latents is None:
         # a CPU generator may drive a GPU sampler (reproducible across
         # devices): draw where the generator lives, then move
         noise_device = generator.device if generator is not None else device
-        init_latents = torch.randn((total, c, h, w), generator=generator,
+        init_latents = torch.randn(shape, generator=generator,
                                    device=noise_device, dtype=dtype)
-        init_latents = init_latents.to(device) * init_sigma
-    elif tuple(init_latents.shape) != (total, c, h, w):
+        init_sigma = float(getattr(sched, 'init_noise_sigma', 1.0))
+        return init_latents.to(device) * init_sigma
+    if tuple(init_latents.shape) != tuple(shape):
         raise ValueError(
             'sample_depth_latents: init_latents must be '
-            f'{(total, c, h, w)} (B * ensemble_size, C, h, w), got '
+            f'{tuple(shape)} (B * ensemble_size, C, h, w), got '
             f'{tuple(init_latents.shape)}')
-    rgb = rgb_latent.repeat_interleave(ensemble_size, dim=0)
-    step_takes_generator = 'generator' in inspect.signature(
-        sched.step).parameters
-    chunk = total if batch_size <= 0 else int(batch_size)
+    return init_latents
 
-    outputs = []
-    for start in range(0, total, chunk):
-        latents = init_latents[start:start + chunk]
-        cond = rgb[start:start + chunk]
-        sched.set_timesteps(num_inference_steps, device=device,
-                            **(timestep_kwargs or {}))
-        for t in sched.timesteps:
-            model_in = latents
-            if hasattr(sched, 'scale_model_input'):
-                model_in = sched.scale_model_input(latents, t)
-            t_batch = t.to(device=device, dtype=dtype).expand(
-                latents.shape[0])
-            out = denoise_fn(model_in, cond, t_batch)
-            if tuple(out.shape) != tuple(latents.shape):
-                raise ValueError(
-                    'sample_depth_latents: denoise_fn returned shape '
-                    f'{tuple(out.shape)}, expected {tuple(latents.shape)} '
-                    '(slice extra channels such as a learned variance '
-                    'inside denoise_fn)')
-            step_kwargs = dict(return_dict=False)
-            if step_takes_generator:
-                step_kwargs['generator'] = generator
-            latents = sched.step(out, t, latents, **step_kwargs)[0]
-        outputs.append(latents)
-    return torch.cat(outputs, dim=0)
+
+def _reverse_process(denoise_fn: DenoiseFn, sched, latents: Tensor,
+                     cond: Tensor, step_kwargs: dict) -> Tensor:
+    """Every step of ``sched`` (timesteps set) on (n, C, h, w) latents."""
+    for t in sched.timesteps:
+        model_in = latents
+        if hasattr(sched, 'scale_model_input'):
+            model_in = sched.scale_model_input(latents, t)
+        t_batch = t.to(device=cond.device, dtype=cond.dtype).expand(
+            latents.shape[0])
+        out = denoise_fn(model_in, cond, t_batch)
+        if tuple(out.shape) != tuple(latents.shape):
+            raise ValueError(
+                'sample_depth_latents: denoise_fn returned shape '
+                f'{tuple(out.shape)}, expected {tuple(latents.shape)} '
+                '(slice extra channels such as a learned variance '
+                'inside denoise_fn)')
+        latents = sched.step(out, t, latents, **step_kwargs)[0]
+    return latents
 
 
 def _aspect_ratio_bins(bins):

@@ -82,10 +82,9 @@ class MultiScaleFusionNeck(nn.Module):
     a stride, the finer-sourced one is returned.
     """
 
-    def __init__(self, in_channels, out_specs, in_strides=(8, 16, 32, 64),
-                 target_strides=None, hidden_channels=64, norm='BN',
-                 spectral_norm=True):
-        super().__init__()
+    @staticmethod
+    def _checked_args(in_channels, in_strides, target_strides, out_specs):
+        """Validated (in_strides, target_strides, [(stride, channels)])."""
         in_strides = [int(s) for s in in_strides]
         if len(in_channels) != len(in_strides):
             raise ValueError(f'MultiScaleFusionNeck: {len(in_channels)} '
@@ -106,6 +105,14 @@ class MultiScaleFusionNeck(nn.Module):
                 raise ValueError('MultiScaleFusionNeck: out_specs entry '
                                  f'({s}, {c}) needs a power-of-two stride '
                                  'and channels >= 1')
+        return in_strides, target_strides, specs
+
+    def __init__(self, in_channels, out_specs, in_strides=(8, 16, 32, 64),
+                 target_strides=None, hidden_channels=64, norm='BN',
+                 spectral_norm=True):
+        super().__init__()
+        in_strides, target_strides, specs = self._checked_args(
+            in_channels, in_strides, target_strides, out_specs)
         self.in_strides = in_strides
         self.target_strides = target_strides
         self.out_specs = specs
