@@ -47,6 +47,10 @@ def parse_args(argv=None):
     parser.add_argument('--guidance', type=float, default=3.0)
     parser.add_argument('--batch-size', type=int, default=50)
     parser.add_argument('--random-control', action='store_true')
+    parser.add_argument('--write-reference', metavar='NPZ',
+                        help='also store the small seeded outputs the tests '
+                        'compare against (tests/data/unidense_tiny_'
+                        'reference.npz)')
     parser.add_argument('--out-dir', default=osp.join(
         _REPO, 'work_dirs', 'tiny_family_eval'))
     return parser.parse_args(argv)
@@ -191,6 +195,16 @@ def main(argv=None):
         shared = shared_generation_refs(args, report)
         for name in denoisers:
             eval_denoiser(args, name, report, shared)
+    if args.write_reference:
+        import numpy as np
+
+        from unidense.models.pretrainers.tiny_family import \
+            reference_outputs
+        arrays = reference_outputs(args.zoo, args.parts)
+        tmp = args.write_reference + '.tmp.npz'
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, args.write_reference)
+        print(f'reference arrays {sorted(arrays)} -> {args.write_reference}')
     for key, value in report.items():
         print(f'{key}={value:.4f}')
     from unidense.utils.checkpoint_io import write_text_atomic

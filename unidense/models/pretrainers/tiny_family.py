@@ -104,3 +104,43 @@ def vae_round_trip(codec, renders: Sequence[dict],
         angular_error_deg(p.numpy(), g.numpy()).mean()
         for p, g in zip(normal_rt, normal)]))
     return out
+
+
+#: what :func:`reference_outputs` renders and generates
+REFERENCE_PROMPT = ('a room with blue walls, a white checkered floor, '
+                    'a red box and a yellow sphere')
+
+
+@torch.no_grad()
+def reference_outputs(family_dir: str = TINY_FAMILY_DIR,
+                      parts: Sequence[str] = ('vae', 'transformer',
+                                              'unet')) -> Dict:
+    """Small, seeded outputs of the family that tests compare against
+    stored arrays: ``vae`` -> ``reconstruction`` (3, 64, 64) of held-out
+    scene 0 (seed 1000) in [-1, 1]; ``transformer`` / ``unet`` ->
+    ``<part>_image`` (3, 64, 64) in [0, 1] for :data:`REFERENCE_PROMPT`,
+    DDIM 4 steps, guidance 3, generator seed 0."""
+    from unidense.datasets import SyntheticScenes
+    from unidense.diffusion import LatentCodec
+    from unidense.pipelines.text_to_image import generate_images
+    out = {}
+    vae = load_part('vae', family_dir)
+    if 'vae' in parts:
+        scene = SyntheticScenes(num_samples=1, img_size=64, seed=1000,
+                                max_objects=4).render(0)
+        img = torch.from_numpy(scene['img']).permute(2, 0, 1)[None]
+        codec = LatentCodec(vae)
+        out['reconstruction'] = codec.decode_rgb(codec.encode_rgb(
+            img.float() / 127.5 - 1))[0].numpy()
+    denoisers = [p for p in parts if p in ('transformer', 'unet')]
+    if denoisers:
+        text_encoder = load_text_encoder(family_dir)
+        scheduler = sampling_scheduler(family_dir)
+        for name in denoisers:
+            image = generate_images(
+                load_part(name, family_dir), vae, text_encoder, scheduler,
+                [REFERENCE_PROMPT], num_inference_steps=4,
+                guidance_scale=3.0,
+                generator=torch.Generator().manual_seed(0))
+            out[f'{name}_image'] = image[0].numpy()
+    return out
