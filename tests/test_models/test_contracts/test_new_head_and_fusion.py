@@ -115,3 +115,15 @@ def test_fusion_refuses_a_backbone_without_the_api(user_folder):
                   "fusion = dict(type='ToyResidualAdapters')\n")
     with pytest.raises(TypeError, match='lacks prepare'):
         MODELS.build(dict(cfg.fusion, backbone=torch.nn.Linear(2, 2)))
+
+
+def test_the_guide_shows_these_very_files():
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    guide = open(osp.join(repo, 'docs', 'advanced_guides',
+                          'contracts.md')).read()
+    for source in (TOY_HEAD, TOY_FUSION):
+        code = source.split('import torch.nn as nn', 1)[1]
+        for line in code.splitlines():
+            assert line in guide, line

@@ -45,9 +45,8 @@ from unidense.registry import MODELS
 
 @MODELS.register_module()
 class ToyResidualAdapters(BaseFusion):
-    """forward(latent (B, C, h, w), t (B,), text (B, L, D)) ->
-    (B, out_C, h, w), the frozen PixArt with adapters; zero adapters give
-    the frozen model's output exactly."""
+    """A zero-initialised residual adapter before every frozen PixArt block
+    (a MERGE converter in miniature): zero adapters = the frozen model."""
 
     required_backbone_attrs = ('prepare', 'run_block', 'finalize',
                                'num_blocks', 'hidden_size')
