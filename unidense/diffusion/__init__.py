@@ -5,7 +5,8 @@ noise schedulers (DIFFUSION_SCHEDULERS), ``TextEncoder`` and ``LatentCodec``
 (MODELS). See docs/advanced_guides/interfaces.md section 3.
 """
 from .byte_tokenizer import ByteTokenizer
-from .freezing import freeze, is_frozen, keep_frozen_in_eval, unmark_frozen
+from .freezing import (FrozenPartsMixin, freeze, is_frozen,
+                       keep_frozen_in_eval, unmark_frozen)
 from .latent_codec import LatentCodec
 from .model_factories import (AutoencoderKL, CLIPTextModel,
                               CLIPTextModelWithProjection,
@@ -30,6 +31,7 @@ __all__ = [
     'T5EncoderModel', 'T5Tokenizer', 'TextEncoder', 'UNet2DConditionModel',
     'build_pretrained_module', 'build_scheduler', 'hub_offline',
     'is_meta_build', 'meta_device_build', 'resolve_dtype', 'as_scheduler',
-    'freeze', 'is_frozen', 'keep_frozen_in_eval', 'unmark_frozen'
+    'freeze', 'is_frozen', 'keep_frozen_in_eval', 'unmark_frozen',
+    'FrozenPartsMixin'
 ]
 from .multi_res_noise import multi_res_noise_like  # noqa: F401,E402

@@ -24,6 +24,26 @@ def freeze(module: nn.Module) -> nn.Module:
     return module
 
 
+class FrozenPartsMixin:
+    """For mmengine modules that hold frozen pretrained parts.
+
+    ``train(mode)`` keeps every frozen part in eval mode
+    (:func:`keep_frozen_in_eval`), and ``init_weights`` leaves the parts
+    alone unless an ``init_cfg`` is given: their weights come from
+    ``from_pretrained``, diffusers' own init or copies made at build time,
+    which mmengine's recursive init must not overwrite. List it before the
+    mmengine base class: ``class X(FrozenPartsMixin, BaseModule)``.
+    """
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        return keep_frozen_in_eval(self)
+
+    def init_weights(self):
+        if self.init_cfg is not None:
+            super().init_weights()
+
+
 def unmark_frozen(module: nn.Module) -> nn.Module:
     """Drop the frozen mark of ``module`` and its children (e.g. on a copy
     of a frozen network that is to be fine-tuned); ``requires_grad`` is left

@@ -4,12 +4,12 @@ from typing import Optional, Sequence, Union
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from unidense.diffusion.freezing import (freeze, keep_frozen_in_eval,
+from unidense.diffusion.freezing import (FrozenPartsMixin, freeze,
                                          unmark_frozen)
 from unidense.registry import MODELS
 
 
-class FrozenNetworkBackbone(BaseModule):
+class FrozenNetworkBackbone(FrozenPartsMixin, BaseModule):
     """A backbone wrapping one pretrained network that may be frozen.
 
     Subclasses name the attribute holding the network in ``network_attr``
@@ -70,11 +70,3 @@ class FrozenNetworkBackbone(BaseModule):
         """The plain diffusers network, whatever ``network_attr`` names it
         (e.g. for a text-to-image pipeline built on it)."""
         return getattr(self, self.network_attr)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        return keep_frozen_in_eval(self)
-
-    def init_weights(self):
-        if self.init_cfg is not None:
-            super().init_weights()

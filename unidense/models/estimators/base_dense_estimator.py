@@ -6,14 +6,14 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-from unidense.diffusion.freezing import freeze, keep_frozen_in_eval
+from unidense.diffusion.freezing import FrozenPartsMixin, freeze
 from unidense.registry import MODELS
 from unidense.structures import DenseDataSample, restore_to_original
 
 ProcessingRes = Union[int, Dict[str, int], None]
 
 
-class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
+class BaseDenseEstimator(FrozenPartsMixin, BaseModel, metaclass=ABCMeta):
     """What every dense estimator (MERGE, JointNet, the perception models)
     shares, so that a subclass holds only its algorithm.
 
@@ -24,8 +24,9 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
     * **Parts**: :meth:`build_part` builds a MODELS config (or keeps a built
       module); :meth:`freeze_parts` freezes named parts for good - no
       gradients, and they stay in eval mode through ``train()`` (see
-      :mod:`unidense.diffusion.freezing`). ``init_weights`` leaves
-      pretrained parts alone unless an ``init_cfg`` is given.
+      :class:`~unidense.diffusion.freezing.FrozenPartsMixin`);
+      ``init_weights`` leaves pretrained parts alone unless an ``init_cfg``
+      is given.
     * **Prompt caching**: :meth:`encode_prompt` encodes ``prompt`` with
       ``self.text_encoder`` once per device and dtype and expands it to the
       batch.
@@ -83,17 +84,6 @@ class BaseDenseEstimator(BaseModel, metaclass=ABCMeta):
         """Freeze the parts ``self.<name>`` (frozen means frozen)."""
         for name in names:
             freeze(getattr(self, name))
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        return keep_frozen_in_eval(self)
-
-    def init_weights(self):
-        # every part is initialised at build time (pretrained weights,
-        # copies of frozen blocks); mmengine's recursive init must not
-        # touch them
-        if self.init_cfg is not None:
-            super().init_weights()
 
     def compute_param(self) -> torch.Tensor:
         """A parameter on the device and dtype the model computes in (the

@@ -4,12 +4,12 @@ from typing import Iterator, Sequence, Union
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from unidense.diffusion.freezing import (freeze, keep_frozen_in_eval,
+from unidense.diffusion.freezing import (FrozenPartsMixin, freeze,
                                          unmark_frozen)
 from unidense.registry import MODELS
 
 
-class BaseFusion(BaseModule):
+class BaseFusion(FrozenPartsMixin, BaseModule):
     """Trainable modules placed around a built, frozen backbone.
 
     One rule for how a fusion receives its backbone, so that a new fusion
@@ -77,13 +77,3 @@ class BaseFusion(BaseModule):
         for module in self.trainable_children():
             unmark_frozen(module)
             module.requires_grad_(True)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        return keep_frozen_in_eval(self)
-
-    def init_weights(self):
-        # trainable parts are initialised at build time (copies of frozen
-        # blocks, zero convs); mmengine's recursive init must not redo it
-        if self.init_cfg is not None:
-            super().init_weights()
