@@ -2,8 +2,10 @@
 from .base_transform import BaseTransform
 from .formatting import PackDenseInputs
 from .kb_crop import KBCrop
+from .load_edge import LoadEdge
 from .loading import (LoadDepth, LoadDepthMask, LoadImage, LoadNormal,
                       LoadSaliency, LoadSemSeg)
+from .map_labels import MapLabels
 from .normalize_depth import NormalizeDepth
 from .pad_to_multiple import PadToMultiple, ResizeToMultiple
 from .photometric import PhotoMetricDistortion
@@ -12,7 +14,7 @@ from .random_flip import RandomFlip
 from .resize import RandomResize, Resize
 
 __all__ = ['BaseTransform', 'PackDenseInputs', 'KBCrop', 'LoadDepth',
-           'LoadDepthMask', 'LoadImage', 'LoadNormal', 'LoadSaliency',
-           'LoadSemSeg', 'NormalizeDepth', 'PadToMultiple',
-           'ResizeToMultiple', 'PhotoMetricDistortion', 'RandomCrop',
-           'RandomFlip', 'RandomResize', 'Resize']
+           'LoadDepthMask', 'LoadEdge', 'LoadImage', 'LoadNormal',
+           'LoadSaliency', 'LoadSemSeg', 'MapLabels', 'NormalizeDepth',
+           'PadToMultiple', 'ResizeToMultiple', 'PhotoMetricDistortion',
+           'RandomCrop', 'RandomFlip', 'RandomResize', 'Resize']
