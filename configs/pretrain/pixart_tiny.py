@@ -2,11 +2,13 @@
 # 6 blocks of width 128, 1.8M parameters) trained text-to-image from scratch
 # on 64x64 SyntheticScenes in the latent space of the tiny VAE, conditioned
 # on the fixed tiny T5. Needs model_zoo/unidense-tiny/{vae,text_encoder,
-# tokenizer} (configs/pretrain/vae_tiny.py, tools/pretrain/
+# tokenizer,scheduler} (configs/pretrain/vae_tiny.py, tools/pretrain/
 # make_tiny_fixed_parts.py).
-#   python tools/train.py configs/pretrain/pixart_tiny.py
+#   python tools/train.py configs/pretrain/pixart_tiny.py \
+#       --work-dir work_dirs/pretrain/pixart_tiny
 #   python tools/model_converters/export_pretrained.py \
-#       configs/pretrain/pixart_tiny.py work_dirs/pixart_tiny/iter_6000.pth \
+#       configs/pretrain/pixart_tiny.py \
+#       work_dirs/pretrain/pixart_tiny/iter_6000.pth \
 #       model_zoo/unidense-tiny/transformer
 _base_ = ['../_base_/default_runtime.py',
           '../_base_/models/unidense_tiny_family.py', './_t2i_tiny_data.py']

@@ -1,17 +1,18 @@
-# Tiny family, part 3: an SD-style UNet (diffusers UNet2DConditionModel, 4 levels,
-# widths 32-64, cross-attention in the middle) trained text-to-image from scratch
-# on 64x64 SyntheticScenes in the latent space of the tiny VAE, conditioned
-# on the fixed tiny T5. Needs model_zoo/unidense-tiny/{vae,text_encoder,
-# tokenizer} (configs/pretrain/vae_tiny.py, tools/pretrain/
-# make_tiny_fixed_parts.py).
-#   python tools/train.py configs/pretrain/unet_tiny.py
+# Tiny family, part 3: an SD-style UNet (diffusers UNet2DConditionModel, 4
+# levels of widths 32-64, cross-attention in the middle two, 2.1M
+# parameters) trained text-to-image from scratch on 64x64 SyntheticScenes
+# in the latent space of the tiny VAE, conditioned on the fixed tiny T5.
+# Needs model_zoo/unidense-tiny/{vae,text_encoder,tokenizer,scheduler}
+# (configs/pretrain/vae_tiny.py, tools/pretrain/make_tiny_fixed_parts.py).
+#   python tools/train.py configs/pretrain/unet_tiny.py \
+#       --work-dir work_dirs/pretrain/unet_tiny
 #   python tools/model_converters/export_pretrained.py \
-#       configs/pretrain/unet_tiny.py work_dirs/unet_tiny/iter_4000.pth \
-#       model_zoo/unidense-tiny/unet
+#       configs/pretrain/unet_tiny.py \
+#       work_dirs/pretrain/unet_tiny/iter_3000.pth model_zoo/unidense-tiny/unet
 _base_ = ['../_base_/default_runtime.py',
           '../_base_/models/unidense_tiny_family.py', './_t2i_tiny_data.py']
 
-_iters = 4000
+_iters = 3000
 model = dict(
     type='TextToImagePretrainer',
     data_preprocessor=dict(type='DenseDataPreprocessor', size_divisor=8),

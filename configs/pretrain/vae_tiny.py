@@ -6,10 +6,11 @@
 # on random 32x32 crops of the 64x64 renders (4x fewer pixels a step; the
 # VAE is convolutional, SD's was trained on 256 crops and runs at 512+) and
 # is evaluated on whole 64x64 images.
-#   python tools/train.py configs/pretrain/vae_tiny.py
+#   python tools/train.py configs/pretrain/vae_tiny.py \
+#       --work-dir work_dirs/pretrain/vae_tiny
 #   python tools/model_converters/export_pretrained.py \
-#       configs/pretrain/vae_tiny.py work_dirs/vae_tiny/iter_3000.pth \
-#       model_zoo/unidense-tiny --part vae
+#       configs/pretrain/vae_tiny.py \
+#       work_dirs/pretrain/vae_tiny/iter_3000.pth model_zoo/unidense-tiny/vae
 # Model zoo figures: model_zoo/unidense-tiny/README.md.
 _base_ = ['../_base_/default_runtime.py',
           '../_base_/models/unidense_tiny_family.py']
