@@ -5,3 +5,4 @@ from .flux_dit import FluxDiT, FluxState  # noqa: F401
 from .sd_unet import SDUNet, UNetState  # noqa: F401
 from .sd_unet_features import SDUNetFeatures  # noqa: F401
 from .text_adapter import TextAdapter  # noqa: F401
+from .timm_encoder import TimmEncoder  # noqa: F401

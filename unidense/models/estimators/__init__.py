@@ -1,2 +1,3 @@
 from .base_dense_estimator import BaseDenseEstimator  # noqa: F401
 from .merge import MERGE  # noqa: F401
+from .diffusion_perceptor import DiffusionPerceptor  # noqa: F401
