@@ -25,7 +25,7 @@ Everything here is a plain function of tensors; no dataset objects.
 """
 import inspect
 import math
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
