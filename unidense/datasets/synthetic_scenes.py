@@ -359,29 +359,27 @@ class SyntheticScenes(BaseDataset):
                                           1) ** 24
         return out
 
-    def render(self, index: int) -> dict:
-        scene = self.sample_scene(index)
-        h, w = self.img_size
-        rot = _rot_y(scene['yaw']) @ _rot_x(scene['pitch'])
-        d = self._dirs_cam @ rot.T                       # world directions
+    @staticmethod
+    def _cast(scene, d):
+        """First hit of each world ray ``d`` (N, 3): ray parameter t (N,)
+        (= z-depth), world normal (N, 3), label (N,) and object index (N,)
+        (-1 for the room)."""
         n_rays = d.shape[0]
+        rows = np.arange(n_rays)
         ds = _safe(d)
-
         # Room: a closed box around the camera (at the origin).
         lo = np.array([scene['left'], scene['ceiling'], scene['front']])
         hi = np.array([scene['right'], scene['floor'], scene['back']])
         t_axes = np.where(d > 0, hi / ds, lo / ds)
         t_axes = np.where(np.abs(d) < 1e-12, np.inf, t_axes)
         axis = np.argmin(t_axes, axis=1)
-        t = t_axes[np.arange(n_rays), axis]
+        t = t_axes[rows, axis]
         normal = np.zeros((n_rays, 3))
-        normal[np.arange(n_rays), axis] = -np.sign(d[np.arange(n_rays),
-                                                     axis])
+        normal[rows, axis] = -np.sign(d[rows, axis])
         label = np.full(n_rays, WALL, np.int64)
         label[(axis == 1) & (d[:, 1] > 0)] = FLOOR
         label[(axis == 1) & (d[:, 1] < 0)] = CEILING
         obj_id = np.full(n_rays, -1)
-
         for k, obj in enumerate(scene['objects']):
             t_k, n_k = _intersect(np.zeros(3), d, obj)
             hit = t_k < t
@@ -389,10 +387,12 @@ class SyntheticScenes(BaseDataset):
             normal[hit] = n_k[hit]
             label[hit] = _LABEL_OF[obj['kind']]
             obj_id[hit] = k
+        return t, normal, label, obj_id
 
-        points = d * t[:, None]
-        albedo = np.empty((n_rays, 3))
-        tex_scale = 0.5
+    @staticmethod
+    def _albedo(scene, points, label, obj_id):
+        """(N, 3) surface colour times texture at world ``points``."""
+        albedo = np.empty((len(points), 3))
         surfaces = [(label == FLOOR, scene['floor_color'],
                      scene['floor_texture']),
                     (label == WALL, scene['wall_color'],
@@ -403,13 +403,18 @@ class SyntheticScenes(BaseDataset):
         for mask, color, texture in surfaces:
             if mask.any():
                 albedo[mask] = np.asarray(_COLORS[color]) * _texture(
-                    texture, points[mask], tex_scale, scene['tex'])[:, None]
+                    texture, points[mask], 0.5, scene['tex'])[:, None]
+        return albedo
+
+    @staticmethod
+    def _lambert_with_shadows(scene, points, normal):
+        """(lambert (N,), unit direction to the light (N, 3)); objects cast
+        hard shadows (the room is convex and contains the light, so its own
+        surfaces never occlude it)."""
         to_light = np.asarray(scene['light']) - points
         dist = np.linalg.norm(to_light, axis=1)
         to_light /= dist[:, None] + 1e-9
         lambert = np.clip(np.einsum('ij,ij->i', normal, to_light), 0, 1)
-        # Hard shadows from the objects (the room is convex and contains
-        # the light, so its own surfaces never occlude it).
         lit = lambert > 0
         if lit.any():
             origin = points[lit] + 1e-4 * normal[lit]
@@ -419,6 +424,18 @@ class SyntheticScenes(BaseDataset):
                                     normals=False)
                 blocked |= t_k < dist[lit]
             lambert[np.flatnonzero(lit)[blocked]] = 0
+        return lambert, to_light
+
+    def render(self, index: int) -> dict:
+        """The results dict of scene ``index`` (see the class doc)."""
+        scene = self.sample_scene(index)
+        h, w = self.img_size
+        rot = _rot_y(scene['yaw']) @ _rot_x(scene['pitch'])
+        d = self._dirs_cam @ rot.T                       # world directions
+        t, normal, label, obj_id = self._cast(scene, d)
+        points = d * t[:, None]
+        albedo = self._albedo(scene, points, label, obj_id)
+        lambert, to_light = self._lambert_with_shadows(scene, points, normal)
         gain = _BRIGHTNESS[scene['brightness']][0]
         light_rgb = np.asarray(_LIGHTS[scene['light_color']][0])
         rgb = albedo * (0.35 + gain * lambert[:, None] * light_rgb)
@@ -428,10 +445,9 @@ class SyntheticScenes(BaseDataset):
 
         n_cam = normal @ rot                             # R^T n, camera frame
         n_cam[:, 2] = -n_cam[:, 2]                       # z towards camera
-        depth = t.astype(np.float32).reshape(h, w)
         return dict(
             img=img.reshape(h, w, 3),
-            gt_depth=depth,
+            gt_depth=t.astype(np.float32).reshape(h, w),
             gt_depth_valid=np.ones((h, w), bool),
             gt_normal=n_cam.astype(np.float32).reshape(h, w, 3),
             gt_normal_valid=np.ones((h, w), bool),
