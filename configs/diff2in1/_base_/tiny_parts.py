@@ -147,3 +147,31 @@ tiny_default_hooks = dict(
     checkpoint=dict(interval=tiny_iters, max_keep_ckpts=1, save_last=True),
     logger=dict(interval=10))
 tiny_env_cfg = dict(dist_cfg=dict(backend='gloo'))
+
+# The multi-task configs' ViT at tiny sizes (random init, never
+# downloaded): width 32, 3 blocks, 16-pixel patches on 64x64 images.
+tiny_vit = dict(_delete_=True, type='TimmEncoder',
+                model_name='vit_tiny_patch16_224', pretrained=False,
+                output='blocks', block_indices=(1, 2), img_size=tiny_img,
+                model_kwargs=dict(embed_dim=32, depth=3, num_heads=2))
+# SyntheticScenes' tasks in NYUD-MT / PASCAL-Context form
+tiny_nyud_tasks = dict(semseg=6, depth=1, normal=3, edge=1)
+tiny_pascal_tasks = dict(semseg=6, parsing=4, saliency=2, normal=3, edge=1)
+tiny_part_classes = ('room', 'box', 'sphere', 'cylinder')
+# Delta_m baselines of the tiny multi-task configs: trivial predictors on
+# the 8 held-out scenes - majority class (wall) / majority part (room), the
+# mean training depth, normal and saliency maps of the 64 training scenes
+tiny_trivial_scores = {
+    'seg/mIoU': 8.05, 'depth/rmse': 1.011, 'normal/mean': 32.06,
+    'parsing/mIoU': 23.71, 'sal/maxF': 14.86}
+tiny_nyud_delta_tasks = [
+    dict(key='seg/mIoU', baseline=8.05, lower_is_better=False),
+    dict(key='depth/rmse', baseline=1.011, lower_is_better=True),
+    dict(key='normal/mean', baseline=32.06, lower_is_better=True),
+]
+tiny_pascal_delta_tasks = [
+    dict(key='seg/mIoU', baseline=8.05, lower_is_better=False),
+    dict(key='parsing/mIoU', baseline=23.71, lower_is_better=False),
+    dict(key='sal/maxF', baseline=14.86, lower_is_better=False),
+    dict(key='normal/mean', baseline=32.06, lower_is_better=True),
+]

@@ -83,9 +83,20 @@ class TimmEncoder(nn.Module):
         else:
             kwargs.update(num_classes=0, dynamic_img_size=True)
         self.output = output
-        self.model = timm.create_model(
-            model_name, pretrained=bool(pretrained) and not is_meta_build(),
-            **kwargs)
+        pretrained = bool(pretrained) and not is_meta_build()
+        try:
+            self.model = timm.create_model(model_name, pretrained=pretrained,
+                                           **kwargs)
+        except Exception as exc:
+            if not pretrained:
+                raise
+            from unidense.diffusion.pretrained import PretrainedNotFoundError
+            raise PretrainedNotFoundError(
+                f'TimmEncoder: could not load timm\'s pretrained '
+                f'{model_name!r} ({type(exc).__name__}: {exc}); fetch it once '
+                f'online (timm.create_model({model_name!r}, pretrained=True) '
+                f'fills the Hugging Face cache) or set pretrained=False'
+            ) from exc
         cfg = getattr(self.model, 'pretrained_cfg', None) or {}
         self.register_buffer('mean', torch.tensor(
             cfg.get('mean', (0.5, 0.5, 0.5)), device='cpu').view(1, 3, 1, 1),
@@ -113,7 +124,7 @@ class TimmEncoder(nn.Module):
             self.out_channels = [width] * n
             self.out_strides = [stride] * n
             if output == 'embed':
-                if pretrained:
+                if pretrained:  # the ViT blocks and norm go to the head
                     self.handoff = {
                         'blocks': self.model.blocks.state_dict(),
                         'norm': self.model.norm.state_dict()}

@@ -175,6 +175,7 @@ class DiffusionPerceptor(BaseDenseEstimator):
                 target = getattr(head, name, None)
                 if isinstance(target, nn.Module):
                     target.load_state_dict(state, strict=False)
+        enc.handoff = {}  # loaded; do not keep a second copy
 
     # ------------------------------------------------------------- features
     def _text_inputs(self, data_samples, batch):

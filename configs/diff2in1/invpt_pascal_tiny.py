@@ -1,0 +1,36 @@
+# invpt_pascal.py at tiny sizes on SyntheticScenes (semseg 6 classes,
+# object parts, object saliency, normals, label boundaries): same code
+# path; frozen parts, the ViT, widths and data change (_base_/tiny_parts.py).
+_base_ = ['./invpt_pascal.py', './_base_/tiny_parts.py']
+
+model = dict(
+    data_preprocessor=_base_.tiny_data_preprocessor,
+    backbone=_base_.tiny_backbone,
+    neck=dict(hidden_channels=16),
+    encoder=_base_.tiny_vit,
+    head=dict(num_outputs=_base_.tiny_pascal_tasks, in_channels=(32, 32, 32),
+              embed_dim=32, pred_constant=16))
+
+train_dataloader = _base_.tiny_train_dataloader
+val_dataloader = _base_.tiny_val_dataloader
+test_dataloader = val_dataloader
+# Delta_m against trivial predictors on the same 8 held-out scenes
+# (majority class, mean training depth map, mean training normal map;
+# tests/test_models/test_diff2in1 recomputes them)
+val_evaluator = dict(
+    _delete_=True,
+    type='MultiTaskMetric',
+    metrics=[
+        dict(type='IoUMetric'),
+        dict(type='IoUMetric', prefix='parsing', pred_field='pred_parsing',
+             gt_field='gt_parsing', class_names=_base_.tiny_part_classes),
+        dict(type='SaliencyMetric', invpt_sigmoid=True),
+        dict(type='NormalMetric', reduction='pooled'),
+    ],
+    delta_tasks=_base_.tiny_pascal_delta_tasks)
+test_evaluator = val_evaluator
+optim_wrapper = _base_.tiny_optim_wrapper
+param_scheduler = _base_.tiny_param_scheduler
+train_cfg = _base_.tiny_train_cfg
+default_hooks = _base_.tiny_default_hooks
+env_cfg = _base_.tiny_env_cfg

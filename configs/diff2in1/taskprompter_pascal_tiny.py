@@ -1,0 +1,34 @@
+# taskprompter_pascal.py at tiny sizes on SyntheticScenes: same code path;
+# frozen parts, the ViT embedding, widths and data change.
+_base_ = ['./taskprompter_pascal.py', './_base_/tiny_parts.py']
+
+model = dict(
+    data_preprocessor=_base_.tiny_data_preprocessor,
+    backbone=_base_.tiny_backbone,
+    neck=dict(hidden_channels=16),
+    encoder=dict(_base_.tiny_vit, output='embed'),
+    # 3 prompt-carrying blocks of width 32 on the 4x4 token grid
+    head=dict(num_outputs=_base_.tiny_pascal_tasks, embed_dim=32, depth=3,
+              num_heads=2, token_grid=(4, 4), chan_windows=(1, 1),
+              tap_blocks=(1, 2), task_dim=16, fuse_dim=16))
+
+train_dataloader = _base_.tiny_train_dataloader
+val_dataloader = _base_.tiny_val_dataloader
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    _delete_=True,
+    type='MultiTaskMetric',
+    metrics=[
+        dict(type='IoUMetric'),
+        dict(type='IoUMetric', prefix='parsing', pred_field='pred_parsing',
+             gt_field='gt_parsing', class_names=_base_.tiny_part_classes),
+        dict(type='SaliencyMetric', invpt_sigmoid=True),
+        dict(type='NormalMetric', reduction='pooled'),
+    ],
+    delta_tasks=_base_.tiny_pascal_delta_tasks)
+test_evaluator = val_evaluator
+optim_wrapper = _base_.tiny_optim_wrapper
+param_scheduler = _base_.tiny_param_scheduler
+train_cfg = _base_.tiny_train_cfg
+default_hooks = _base_.tiny_default_hooks
+env_cfg = _base_.tiny_env_cfg
