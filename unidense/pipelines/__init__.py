@@ -8,10 +8,16 @@ from .latent_depth_estimation import (depth_to_unit_range,
                                       restore_to_input_size,
                                       sample_depth_latents)
 from .text_to_image import build_text_to_image_pipeline, generate_images
+from .joint_sampling import (classifier_free_guidance, latent_mask,
+                             preset_masks, sample_joint_latents)
+from .tiled_denoising import TiledDenoiser, decode_wrapped, ramp_weights
 
 __all__ = [
     'DepthEnsemble', 'ensemble_depth',
     'depth_to_unit_range', 'flow_match_timestep_kwargs', 'processing_size',
     'resize_to_processing_res', 'restore_to_input_size',
-    'sample_depth_latents', 'build_text_to_image_pipeline', 'generate_images'
+    'sample_depth_latents', 'build_text_to_image_pipeline', 'generate_images',
+    'classifier_free_guidance', 'latent_mask', 'preset_masks',
+    'sample_joint_latents', 'TiledDenoiser', 'decode_wrapped',
+    'ramp_weights'
 ]
