@@ -14,7 +14,7 @@ model = dict(
 
 train_dataloader = _base_.tiny_train_dataloader
 val_dataloader = _base_.tiny_val_dataloader
-test_dataloader = val_dataloader
+test_dataloader = dict(val_dataloader)  # a copy: each carries _delete_
 val_evaluator = dict(
     _delete_=True,
     type='MultiTaskMetric',
@@ -26,7 +26,7 @@ val_evaluator = dict(
         dict(type='NormalMetric', reduction='pooled'),
     ],
     delta_tasks=_base_.tiny_pascal_delta_tasks)
-test_evaluator = val_evaluator
+test_evaluator = dict(val_evaluator)
 optim_wrapper = _base_.tiny_optim_wrapper
 param_scheduler = _base_.tiny_param_scheduler
 train_cfg = _base_.tiny_train_cfg

@@ -12,11 +12,11 @@ model = dict(
 
 train_dataloader = _base_.tiny_train_dataloader
 val_dataloader = _base_.tiny_val_dataloader
-test_dataloader = val_dataloader
+test_dataloader = dict(val_dataloader)  # a copy: each carries _delete_
 # exact metric depth of the rendered rooms, no alignment
 val_evaluator = dict(_delete_=True, type='DepthMetric', alignment='none',
                      min_depth=1e-3, max_depth=20.0)
-test_evaluator = val_evaluator
+test_evaluator = dict(val_evaluator)
 optim_wrapper = dict(_base_.tiny_optim_wrapper, paramwise_cfg=dict(
     custom_keys={'backbone.unet': dict(lr_mult=0.1)}))
 param_scheduler = _base_.tiny_param_scheduler
