@@ -76,3 +76,20 @@ def test_stage2_and_inpaint_resume_from_stage1():
     assert stage1.model.noise_offset == 0.05
     assert stage1.optim_wrapper.optimizer.lr == 1e-4
     assert stage1.param_scheduler[0].end == 1000
+
+
+def test_metafile_lists_published_numbers_and_existing_configs():
+    import yaml
+    meta = yaml.safe_load(open(osp.join(CFG, 'metafile.yaml')))
+    for m in meta['Models']:
+        assert osp.isfile(osp.join(REPO, m['Config']))
+        for res in m.get('Results', []):
+            assert res['Published'] is True
+    stage1 = [m for m in meta['Models'] if m['Config'].endswith(
+        'sd21_rgbd.py')][0]
+    assert stage1['Metadata']['Trainable Parameters'] == 888_893_764
+    stage2 = [m for m in meta['Models'] if m['Config'].endswith(
+        'sd21_rgbd_stage2.py')][0]
+    gen = [r for r in stage2['Results'] if r['Dataset'].startswith(
+        'MSCOCO')][0]
+    assert gen['Metrics'] == {'FID': 14.38, 'IS': 38.33, 'CLIP': 25.71}
