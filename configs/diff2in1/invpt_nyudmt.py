@@ -44,7 +44,8 @@ train_dataloader = dict(
 
 # Delta_m against the published InvPT (Table 3 row), i.e. how much the
 # diffusion features add; InvPT's pooled metrics (depth: invpt_nyud preset)
-val_evaluator = dict(
+# a list: a dict with `metrics` would be taken for an Evaluator config
+val_evaluator = [dict(
     type='MultiTaskMetric',
     metrics=[
         dict(type='IoUMetric'),
@@ -55,7 +56,7 @@ val_evaluator = dict(
         dict(key='seg/mIoU', baseline=53.56, lower_is_better=False),
         dict(key='depth/rmse', baseline=0.5183, lower_is_better=True),
         dict(key='normal/mean', baseline=19.04, lower_is_better=True),
-    ])
+    ])]
 test_evaluator = val_evaluator
 
 # Adam lr 2e-5, wd 1e-6, poly (0.9), 40k iterations

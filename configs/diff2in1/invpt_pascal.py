@@ -32,7 +32,8 @@ train_pipeline = _base_.train_pipeline[:5] + [
 train_dataloader = dict(batch_size=6, dataset=dict(pipeline=train_pipeline))
 
 # Delta_m against the published InvPT (Table 4 row)
-val_evaluator = dict(
+# a list: a dict with `metrics` would be taken for an Evaluator config
+val_evaluator = [dict(
     type='MultiTaskMetric',
     metrics=[
         dict(type='IoUMetric'),
@@ -47,7 +48,7 @@ val_evaluator = dict(
         dict(key='parsing/mIoU', baseline=67.61, lower_is_better=False),
         dict(key='sal/maxF', baseline=84.81, lower_is_better=False),
         dict(key='normal/mean', baseline=14.15, lower_is_better=True),
-    ])
+    ])]
 test_evaluator = val_evaluator
 
 # Adam lr 2e-5, wd 1e-6, poly (0.9), 40k iterations

@@ -26,9 +26,9 @@ model = dict(
 train_dataloader = dict(batch_size=4)
 optim_wrapper = dict(optimizer=dict(lr=1e-5), clip_grad=dict(max_norm=10))
 # Delta_m against the published TaskPrompter (Table 3 row)
-val_evaluator = dict(delta_tasks=[
+val_evaluator = [dict(_base_.val_evaluator[0], delta_tasks=[
     dict(key='seg/mIoU', baseline=55.30, lower_is_better=False),
     dict(key='depth/rmse', baseline=0.5152, lower_is_better=True),
     dict(key='normal/mean', baseline=18.47, lower_is_better=True),
-])
+])]
 test_evaluator = val_evaluator

@@ -20,10 +20,10 @@ model = dict(
 train_dataloader = dict(batch_size=4)
 optim_wrapper = dict(clip_grad=dict(max_norm=10))
 # Delta_m against the published TaskPrompter (Table 4 row)
-val_evaluator = dict(delta_tasks=[
+val_evaluator = [dict(_base_.val_evaluator[0], delta_tasks=[
     dict(key='seg/mIoU', baseline=80.89, lower_is_better=False),
     dict(key='parsing/mIoU', baseline=68.89, lower_is_better=False),
     dict(key='sal/maxF', baseline=84.83, lower_is_better=False),
     dict(key='normal/mean', baseline=13.72, lower_is_better=True),
-])
+])]
 test_evaluator = val_evaluator

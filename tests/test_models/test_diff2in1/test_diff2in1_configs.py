@@ -133,7 +133,7 @@ def fast_config_dump(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize('name', sorted(TINY_METRIC_KEYS))
 def test_tiny_config_trains_then_tools_test_evaluates(name, tmp_path,
                                                       fast_config_dump):
@@ -190,3 +190,34 @@ def test_tiny_variants_change_only_parts_sizes_and_data():
             enc = copy.deepcopy(tiny.encoder)
             assert enc.output == full.encoder.output
             assert enc.pretrained is False
+
+
+@pytest.mark.parametrize('name', FULL)
+def test_full_config_evaluators_build_as_the_runner_builds_them(name):
+    """A dict with ``metrics`` would be read as an Evaluator config, so the
+    multi-task metrics are given as a one-element list."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    import unidense.evaluation  # noqa: F401
+    cfg = Config.fromfile(osp.join(CFG, name + '.py'))
+    with DefaultScope.overwrite_default_scope('unidense'):
+        evaluator = Runner.build_evaluator(None, cfg.test_evaluator)
+    kinds = [type(m).__name__ for m in evaluator.metrics]
+    if 'nyudmt' in name or 'pascal' in name:
+        assert kinds == ['MultiTaskMetric']
+        children = [type(c).__name__ for c in evaluator.metrics[0].children]
+        want = (['IoUMetric', 'DepthMetric', 'NormalMetric']
+                if 'nyudmt' in name else
+                ['IoUMetric', 'IoUMetric', 'SaliencyMetric',
+                 'NormalMetric'])
+        assert children == want
+        # one Delta_m term per task in the paper's table
+        assert len(evaluator.metrics[0].delta_tasks) == len(want)
+
+    else:
+        assert kinds == [{'bae_nyu_normal': 'NormalMetric',
+                          'idisc_nyu_normal': 'NormalMetric',
+                          'vpd_ade20k_seg': 'IoUMetric',
+                          'vpd_nyu_depth': 'DepthMetric'}[name]]
+    if 'normal' in name:
+        assert evaluator.metrics[0].reduction == 'pooled'
