@@ -7,7 +7,8 @@
 # Test:  python tools/test.py configs/diff2in1/invpt_nyudmt.py CKPT
 _base_ = [
     './_base_/sd15_features.py', '../_base_/datasets/nyud_mt_train.py',
-    '../_base_/datasets/nyud_mt_eval.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/nyud_mt_eval.py', '../_base_/default_runtime.py',
+    './_base_/schedule_multitask_40k.py'
 ]
 
 _tasks = dict(semseg=40, depth=1, normal=3, edge=1)
@@ -59,16 +60,4 @@ val_evaluator = [dict(
     ])]
 test_evaluator = val_evaluator
 
-# Adam lr 2e-5, wd 1e-6, poly (0.9), 40k iterations
-_iters = 40000
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='Adam', lr=2e-5, weight_decay=1e-6))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0,
-         end=_iters)
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=_iters,
-                 val_interval=5000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(interval=5000, max_keep_ckpts=2))

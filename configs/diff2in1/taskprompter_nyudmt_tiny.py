@@ -17,15 +17,7 @@ val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = dict(val_dataloader)  # a copy: each carries _delete_
 # Delta_m against trivial predictors on the same 8 held-out scenes
 # (tiny_trivial_scores in _base_/tiny_parts.py, which a test recomputes)
-val_evaluator = [dict(
-    type='MultiTaskMetric',
-    metrics=[
-        dict(type='IoUMetric'),
-        dict(type='DepthMetric', alignment='none', min_depth=1e-3,
-             max_depth=20.0, reduction='pooled', metrics=['rmse']),
-        dict(type='NormalMetric', reduction='pooled'),
-    ],
-    delta_tasks=_base_.tiny_nyud_delta_tasks)]
+val_evaluator = _base_.tiny_nyud_evaluator
 test_evaluator = val_evaluator
 optim_wrapper = _base_.tiny_optim_wrapper
 param_scheduler = _base_.tiny_param_scheduler

@@ -17,16 +17,7 @@ val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = dict(val_dataloader)  # a copy: each carries _delete_
 # Delta_m against trivial predictors on the same 8 held-out scenes
 # (tiny_trivial_scores in _base_/tiny_parts.py, which a test recomputes)
-val_evaluator = [dict(
-    type='MultiTaskMetric',
-    metrics=[
-        dict(type='IoUMetric'),
-        dict(type='IoUMetric', prefix='parsing', pred_field='pred_parsing',
-             gt_field='gt_parsing', class_names=_base_.tiny_part_classes),
-        dict(type='SaliencyMetric', invpt_sigmoid=True),
-        dict(type='NormalMetric', reduction='pooled'),
-    ],
-    delta_tasks=_base_.tiny_pascal_delta_tasks)]
+val_evaluator = _base_.tiny_pascal_evaluator
 test_evaluator = val_evaluator
 optim_wrapper = _base_.tiny_optim_wrapper
 param_scheduler = _base_.tiny_param_scheduler

@@ -174,3 +174,24 @@ tiny_pascal_delta_tasks = [
     for k, lower in (('seg/mIoU', False), ('parsing/mIoU', False),
                      ('sal/maxF', False), ('normal/mean', True))
 ]
+# their evaluators (one-element lists: a dict with `metrics` would be read
+# as an Evaluator config)
+tiny_nyud_evaluator = [dict(
+    type='MultiTaskMetric',
+    metrics=[
+        dict(type='IoUMetric'),
+        dict(type='DepthMetric', alignment='none', min_depth=1e-3,
+             max_depth=20.0, reduction='pooled', metrics=['rmse']),
+        dict(type='NormalMetric', reduction='pooled'),
+    ],
+    delta_tasks=tiny_nyud_delta_tasks)]
+tiny_pascal_evaluator = [dict(
+    type='MultiTaskMetric',
+    metrics=[
+        dict(type='IoUMetric'),
+        dict(type='IoUMetric', prefix='parsing', pred_field='pred_parsing',
+             gt_field='gt_parsing', class_names=tiny_part_classes),
+        dict(type='SaliencyMetric', invpt_sigmoid=True),
+        dict(type='NormalMetric', reduction='pooled'),
+    ],
+    delta_tasks=tiny_pascal_delta_tasks)]
