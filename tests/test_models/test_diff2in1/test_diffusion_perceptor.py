@@ -113,6 +113,14 @@ def test_predict_at_ori_shape_through_input_size(bae_cfg):
         assert (s.pred_normal_uncertainty.data > 0.01).all()
     raw = model(data['inputs'], mode='tensor')
     assert raw['normal'].shape[-2:] == (64, 64)
+    # the backbone's noise is seeded per batch: evaluation repeats exactly
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        again = model(**model.data_preprocessor(batch, False),
+                      mode='predict')
+    assert torch.equal(torch.get_rng_state(), state)
+    for a, b in zip(out, again):
+        assert torch.equal(a.pred_normal.data, b.pred_normal.data)
 
 
 def test_several_heads_share_the_backbone(bae_cfg):

@@ -8,6 +8,7 @@ The heads of Bae et al., iDisc, InvPT, TaskPrompter and VPD plug in as they
 are; a new head is one file with a ``feature_specs`` property and one
 config.
 """
+import contextlib
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -82,6 +83,11 @@ class DiffusionPerceptor(BaseDenseEstimator):
             absent -> all classes as the context.
         prompt, processing_res, eval_seed, train_seed, data_preprocessor,
         init_cfg: see :class:`BaseDenseEstimator`.
+
+    Evaluation is repeatable: the backbone's random draws (VAE posterior
+    sample, q-sample noise; Diff-2-in-1) are seeded in :meth:`predict` with
+    ``eval_seed + sample_idx`` of the batch's first sample (None: the global
+    random state).
 
     ``predict`` fills, at each sample's ``ori_shape``: ``pred_depth``,
     ``pred_normal`` (+ ``pred_normal_uncertainty`` = kappa),
@@ -240,6 +246,20 @@ class DiffusionPerceptor(BaseDenseEstimator):
                 losses[key] = value * w if w != 1.0 else value
         return losses
 
+    @contextlib.contextmanager
+    def _eval_rng(self, data_samples, batch_size):
+        """The global random state seeded for one evaluation batch (and
+        restored afterwards)."""
+        seeds = self.eval_noise_seeds(data_samples, batch_size)
+        if seeds is None:
+            yield
+            return
+        device = self.compute_param().device
+        cuda = [device.index or 0] if device.type == 'cuda' else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(int(seeds[0]))
+            yield
+
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[Sequence] = None) -> List:
         """Every head's maps as ``pred_*`` fields at ``ori_shape``."""
@@ -247,7 +267,9 @@ class DiffusionPerceptor(BaseDenseEstimator):
         if data_samples is None:
             data_samples = [DenseDataSample(metainfo=dict(
                 img_shape=tuple(inputs.shape[-2:]))) for _ in inputs]
-        feats = self.extract_feat(self._network_input(inputs), data_samples)
+        with self._eval_rng(data_samples, len(inputs)):
+            feats = self.extract_feat(self._network_input(inputs),
+                                      data_samples)
         size = inputs.shape[-2:]
         for head, f in zip(self.heads, feats):
             preds = head.predict(f, data_samples)
