@@ -408,6 +408,57 @@ class JointNet(BaseDenseEstimator):
             out[name] = decode_wrapped(fn, part) if wrap else fn(part)
         return out
 
+    def _canvas(self, inputs, batch_size, height, width):
+        """(B, H, W) of a sampling run: the inputs' size, else the given
+        one, else the UNet's ``sample_size`` x the VAE factor."""
+        if inputs:
+            ref = next(iter(inputs.values()))
+            batch_size, (height, width) = ref.shape[0], ref.shape[-2:]
+        f = self.size_multiple
+        sample_size = self.backbone.unet.config.sample_size
+        height = int(height or sample_size * f)
+        width = int(width or sample_size * f)
+        if height % f or width % f:
+            raise ValueError(f'JointNet.sample: height and width must be '
+                             f'multiples of {f}, got {height}x{width}')
+        return batch_size, height, width
+
+    def _conditions(self, inputs, fill, b, height, width, strength):
+        """Known latents (B, C * N, h, w), the per-channel known mask
+        (1 = generate) and the inpainting model's spatial conditioning, or
+        Nones for plain generation."""
+        from unidense.pipelines import latent_mask
+        p = self.compute_param()
+        f, c = self.size_multiple, self.fusion.latent_channels
+        h, w = height // f, width // f
+        n = self.fusion.num_branches
+        inpainting = bool(inputs) or strength < 1.0 or any(
+            not (isinstance(v, (int, float)) and v == 1)
+            for v in fill.values())
+        if not inpainting:
+            if not self.fusion.masked_input:
+                return None, None, None
+            # the inpainting model generating everything: all-ones masks
+            zeros = torch.zeros(b, c * n, h, w, device=p.device,
+                                dtype=p.dtype)
+            return None, None, self._spatial(zeros, torch.ones_like(
+                zeros[:, :n]))
+        channels = dict(rgb=3, depth=1, normal=3)
+        known = self.fusion.join({
+            name: self.encode_map(name, inputs[name].to(p.device)
+                                  if name in inputs else -torch.ones(
+                                      b, channels[name], height, width,
+                                      device=p.device))
+            for name in self.branch_names
+        })
+        lat_masks = torch.cat([
+            latent_mask(v.to(p.device).float(), (h, w)) if torch.is_tensor(v)
+            else torch.full((b, 1, h, w), float(v), device=p.device)
+            for v in (fill[name] for name in self.branch_names)
+        ], dim=1).to(p.dtype)
+        return (known, lat_masks.repeat_interleave(c, dim=1),
+                self._spatial(known, lat_masks))
+
     @torch.no_grad()
     def sample(self,
                prompts: Optional[Union[str, List[str]]] = None,
@@ -454,66 +505,31 @@ class JointNet(BaseDenseEstimator):
             ``{branch: map}``: rgb (B, 3, H, W) in [0, 1], depth (B, 1, H,
             W) in [0, 1], normal (B, 3, H, W) unit; or ``{'latent': z}``.
         """
-        from unidense.pipelines import (latent_mask, preset_masks,
-                                        sample_joint_latents)
+        from unidense.pipelines import preset_masks, sample_joint_latents
         inputs = dict(inputs or {})
-        p = self.compute_param()
-        if inputs:
-            ref = next(iter(inputs.values()))
-            batch_size, (height, width) = ref.shape[0], ref.shape[-2:]
-        f = self.size_multiple
-        sample_size = self.backbone.unet.config.sample_size
-        height = int(height or sample_size * f)
-        width = int(width or sample_size * f)
-        if height % f or width % f:
-            raise ValueError(f'JointNet.sample: height and width must be '
-                             f'multiples of {f}, got {height}x{width}')
+        batch_size, height, width = self._canvas(inputs, batch_size, height,
+                                                 width)
         prompts = self._prompts(prompts, batch_size)
-        b, h, w = len(prompts), height // f, width // f
         fill = preset_masks(preset or 'both', self.branch_names)
         fill.update(masks or {})
-        inpainting = bool(inputs) or strength < 1.0 or any(
-            not (isinstance(v, (int, float)) and v == 1)
-            for v in fill.values())
-        known = known_mask = spatial = None
-        if inpainting:
-            channels = dict(rgb=3, depth=1, normal=3)
-            known = self.fusion.join({
-                n: self.encode_map(n, inputs[n].to(p.device) if n in inputs
-                                   else -torch.ones(b, channels[n], height,
-                                                    width, device=p.device))
-                for n in self.branch_names
-            })
-            lat_masks = torch.cat([
-                latent_mask(v.to(p.device).float(), (h, w))
-                if torch.is_tensor(v) else torch.full(
-                    (b, 1, h, w), float(v), device=p.device)
-                for v in (fill[n] for n in self.branch_names)
-            ], dim=1).to(p.dtype)
-            known_mask = lat_masks.repeat_interleave(
-                self.fusion.latent_channels, dim=1)
-            spatial = self._spatial(known, lat_masks)
-        elif self.fusion.masked_input:
-            # the inpainting model generating everything: all-ones masks
-            ones = torch.ones(b, self.fusion.num_branches, h, w,
-                              device=p.device, dtype=p.dtype)
-            spatial = self._spatial(torch.zeros(
-                b, self.fusion.latent_channels * self.fusion.num_branches,
-                h, w, device=p.device, dtype=p.dtype), ones)
+        known, known_mask, spatial = self._conditions(
+            inputs, fill, len(prompts), height, width, strength)
         scale = self.guidance_scale if guidance_scale is None else \
             float(guidance_scale)
         text = self.encode_text(prompts)
-        uncond = self.encode_text([negative_prompt] * b) if scale > 1 \
-            else None
+        uncond = self.encode_text([negative_prompt] * len(prompts)) \
+            if scale > 1 else None
         fn = self._sampler_fn(text, uncond, scale, tiling, generator)
-        shape = (b, self.fusion.latent_channels * self.fusion.num_branches,
-                 h, w)
+        f = self.size_multiple
+        shape = (len(prompts), self.fusion.latent_channels *
+                 self.fusion.num_branches, height // f, width // f)
         z = sample_joint_latents(
             fn, self.test_scheduler, shape,
             num_inference_steps=num_inference_steps or
             self.num_inference_steps, known=known, known_mask=known_mask,
             strength=strength, spatial=spatial, generator=generator,
-            noise=noise, device=p.device, dtype=p.dtype)
+            noise=noise, device=self.compute_param().device,
+            dtype=self._dtype())
         if not decode:
             return dict(latent=z)
         return self._decode(z, wrap=bool(tiling and tiling.get('wrap')))
