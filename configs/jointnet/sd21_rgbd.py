@@ -9,52 +9,17 @@
 # Test as a depth estimator (rgb2j channel-wise inpainting):
 #   python tools/test.py configs/jointnet/sd21_rgbd.py CKPT
 _base_ = [
-    '../_base_/models/sd21_base.py',
+    './_base_/jointnet_sd21.py',
     '../_base_/datasets/nyu_depth_eval.py',
     '../_base_/default_runtime.py'
 ]
 
-# SD-2.1-base inference scheduler: DDIM, eta 0, 'leading' spacing
-_ddim = dict(
-    type='DDIMScheduler',
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule='scaled_linear',
-    num_train_timesteps=1000,
-    clip_sample=False,
-    set_alpha_to_one=False,
-    steps_offset=1,
-    prediction_type='epsilon')
-
-model = dict(
-    _delete_=True,
-    type='JointNet',
-    data_preprocessor=dict(type='DenseDataPreprocessor', size_divisor=8),
-    backbone=dict(type='SDUNet', unet={{_base_.unet}}),
-    fusion=dict(type='ZeroConvExchange', modalities=('depth', ),
-                masked_input=False),
-    # the official pipelines encode with a posterior sample
-    codec=dict(type='LatentCodec', vae={{_base_.vae}},
-               sample_posterior=True),
-    text_encoder={{_base_.text_encoder}},
-    # SD-2.1-base: epsilon prediction, the paper's loss (Eq. 1)
-    train_scheduler={{_base_.scheduler}},
-    test_scheduler=_ddim,
-    train_rgb_branch=False,
-    caption_dropout=0.15,
-    noise_offset=0.05,
-    # COYO-style caption folders have no depth: label it online with
-    # DPT-Hybrid MiDaS (the paper's labeller; disparity, near = bright, as
-    # the official model), normalised per image to [-1, 1]
-    labellers=dict(depth=dict(transformers_class='DPTForDepthEstimation',
-                              from_pretrained='Intel/dpt-hybrid-midas')),
-    prompt='',
-    num_inference_steps=50,
-    guidance_scale=7.5,
-    depth_steps=50,
-    depth_guidance_scale=1.0,
-    ensemble_size=1,
-    processing_res=512)
+# COYO-style caption folders have no depth: label it online with
+# DPT-Hybrid MiDaS (the paper's labeller; disparity, near = bright, as the
+# official model), normalised per image to [-1, 1]
+model = dict(labellers=dict(_delete_=True, depth=dict(
+    transformers_class='DPTForDepthEstimation',
+    from_pretrained='Intel/dpt-hybrid-midas')))
 
 # COYO-700M filtered as the paper (both sides > 512, watermark < 0.5,
 # aesthetic > 5); any image-caption folder works (docs/dataset_prepare.md)
@@ -74,21 +39,6 @@ train_dataloader = dict(
                  min_side=512, max_watermark=0.5, min_aesthetic=5.0,
                  pipeline=train_pipeline))
 
-# AdamW lr 1e-4, 1000 linear warm-up iterations, 10k iterations
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.01),
-    clip_grad=dict(max_norm=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=1000,
-         end=10000),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=10000,
-                 val_interval=2000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     checkpoint=dict(interval=2000, max_keep_ckpts=3, save_last=True),
     logger=dict(interval=50))

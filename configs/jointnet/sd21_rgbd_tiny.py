@@ -2,21 +2,25 @@
 # (model_zoo/unidense-tiny): the frozen RGB branch is the family's SD-style
 # UNet (UNet2DConditionModel on 16x16x4 latents, trained text-to-image on
 # SyntheticScenes), with its VAE (x4), word tokenizer + T5 and noise
-# schedule. Same code path as sd21_rgbd.py; data, sizes and the target
-# differ:
+# schedule. Same model and code path as sd21_rgbd.py (both build on
+# _base_/jointnet_sd21.py); data, sizes and the target differ:
 # * the family's UNet was trained with v-prediction (DDPM linear betas), so
 #   JointNet's loss uses the v target of that schedule (the paper's
 #   SD-2.1 is epsilon; sd21_rgbd.py keeps it);
-# * SyntheticScenes (64 px, captions, exact depth) replaces COYO + MiDaS:
-#   the depth branch learns affine-normalised depth (near = -1, Marigold's
-#   convention), evaluated with least squares in depth space.
+# * SyntheticScenes (64 px, captions, exact depth and normals) replaces
+#   COYO + MiDaS: the depth branch learns affine-normalised depth (near =
+#   -1, Marigold's convention), evaluated with least squares in depth space.
 #   python tools/train.py configs/jointnet/sd21_rgbd_tiny.py
 # The control with the same shapes and a random frozen UNet is
 # sd21_rgbd_tiny_random.py.
-_base_ = ['./sd21_rgbd.py']
+_base_ = [
+    './_base_/jointnet_sd21.py',
+    '../_base_/datasets/synthetic_scenes_train.py',
+    '../_base_/datasets/synthetic_scenes_eval.py',
+    '../_base_/default_runtime.py'
+]
 
 _zoo = '{{ fileDirname }}/../../model_zoo/unidense-tiny'
-_img = 64
 _iters = 2000
 
 model = dict(
@@ -43,51 +47,20 @@ model = dict(
                          config=_zoo + '/scheduler'),
     test_scheduler=dict(_delete_=True, type='DDIMScheduler',
                         config=_zoo + '/scheduler'),
-    labellers=None,
     num_inference_steps=20,
     guidance_scale=3.0,
     depth_steps=10,
-    depth_guidance_scale=1.0,
-    ensemble_size=1,
     processing_res=None)
 
-_train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadDepth'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='NormalizeDepth', min_quantile=0.02, max_quantile=0.98),
-    dict(type='PackDenseInputs'),
-]
-_test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadDepth'),
-    dict(type='PackDenseInputs'),
-]
-# the family's scene distribution (up to four objects, captions); training
-# scenes are seeded apart from the held-out ones
+# the family's scene distribution (up to four objects, captions); the
+# held-out scenes (seed 1000) come from synthetic_scenes_eval.py
 train_dataloader = dict(
-    _delete_=True,
     batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True, seed=0),
-    dataset=dict(type='SyntheticScenes', num_samples=4000, img_size=_img,
-                 seed=0, max_objects=4, cache_size=4000,
-                 pipeline=_train_pipeline))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='SyntheticScenes', num_samples=24, img_size=_img,
-                 seed=1000, max_objects=4, test_mode=True,
-                 pipeline=_test_pipeline))
+    sampler=dict(seed=0),
+    dataset=dict(num_samples=4000, max_objects=4, cache_size=4000))
+val_dataloader = dict(batch_size=8, dataset=dict(num_samples=24,
+                                                 max_objects=4))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    _delete_=True, type='DepthMetric', alignment='least_squares',
-    min_depth=1e-3, max_depth=20.0, clip_pred=True, scale_percent=True)
-test_evaluator = val_evaluator
 
 # the paper's lr 1e-4 is for 64 GPUs x 10k iterations; at this scale 1e-3
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
@@ -97,11 +70,9 @@ param_scheduler = [
     dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=100,
          end=_iters),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=_iters,
-                 val_interval=_iters)
+train_cfg = dict(max_iters=_iters, val_interval=_iters)
 default_hooks = dict(
     checkpoint=dict(interval=_iters // 2, max_keep_ckpts=1, save_last=True),
-    logger=dict(interval=50),
-    visualization=dict(type='DenseVisualizationHook', draw=False))
+    logger=dict(interval=50))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
