@@ -116,3 +116,26 @@ def test_bad_modalities_and_inputs_are_refused():
     _, masked = _fusion(masked_input=True)
     with pytest.raises(ValueError, match='masks'):
         masked(torch.randn(1, 8, 16, 16), 1, torch.randn(1, 5, 64))
+
+
+@pytest.mark.skipif(not __import__('os').path.isfile(
+    __import__('jointnet_tiny_parts').ZOO_UNET +
+    '/diffusion_pytorch_model.safetensors'),
+    reason='model_zoo/unidense-tiny/unet not trained yet')
+def test_pretrained_tiny_family_unet_is_preserved():
+    """sd21_rgbd_tiny.py with the family's trained UNet: at init both
+    branches predict exactly what the pretrained UNet predicts."""
+    from jointnet_tiny_parts import tiny_jointnet_cfg, unet_cfg
+    cfg = tiny_jointnet_cfg('sd21_rgbd_tiny.py')
+    cfg['backbone']['unet'] = dict(
+        type='UNet2DConditionModel', from_pretrained=unet_cfg()['config'],
+        subfolder='unet')
+    model = MODELS.build(cfg)
+    x, t, _ = _inputs(2)
+    text = model.encode_text(['a red box', ''])
+    with torch.no_grad():
+        out = model.denoise(x, t, text)
+        for z, pred in zip(x.split(4, dim=1), out.split(4, dim=1)):
+            plain = model.backbone.unet(z, t, text).sample
+            assert (pred - plain).abs().max().item() == 0
+    assert model.prediction_type == 'v_prediction'
