@@ -11,16 +11,18 @@ apple/ml-jointnet) are two diffusers folders written by ``JointNetModel``
 Each holds the stock UNet keys plus ``jointnet_*`` keys, mapped to the
 :class:`JointNet` estimator (``--modality depth``)::
 
-    unet/<UNet key>                          -> backbone.unet.<key>
-    jointnet/<UNet key>                      -> fusion.branches.depth.unet.<key>
-    unet/jointnet_rgb_in_trans.*             -> fusion.links.depth_to_rgb.input_conv.*
-    unet/jointnet_down_blocks.<i>.*          -> fusion.links.rgb_to_depth.skip_convs.<i>.*
-    unet/jointnet_mid_block.*                -> fusion.links.rgb_to_depth.mid_conv.*
-    jointnet/jointnet_rgb_in_trans.*         -> fusion.links.rgb_to_depth.input_conv.*
-    jointnet/jointnet_down_blocks.<i>.*      -> fusion.links.depth_to_rgb.skip_convs.<i>.*
-    jointnet/jointnet_mid_block.*            -> fusion.links.depth_to_rgb.mid_conv.*
-    unet/jointnet_masked_latent_conv.*       -> fusion.mask_convs.rgb.*
-    jointnet/jointnet_masked_latent_conv.*   -> fusion.mask_convs.depth.*
+    unet/<UNet key>                   -> backbone.unet.<key>
+    jointnet/<UNet key>               -> fusion.branches.depth.unet.<key>
+    unet/jointnet_rgb_in_trans        -> fusion.links.depth_to_rgb.input_conv
+    unet/jointnet_down_blocks.<i>     -> fusion.links.rgb_to_depth
+                                         .skip_convs.<i>
+    unet/jointnet_mid_block           -> fusion.links.rgb_to_depth.mid_conv
+    jointnet/jointnet_rgb_in_trans    -> fusion.links.rgb_to_depth.input_conv
+    jointnet/jointnet_down_blocks.<i> -> fusion.links.depth_to_rgb
+                                         .skip_convs.<i>
+    jointnet/jointnet_mid_block       -> fusion.links.depth_to_rgb.mid_conv
+    unet/jointnet_masked_latent_conv  -> fusion.mask_convs.rgb
+    jointnet/jointnet_masked_latent_conv -> fusion.mask_convs.depth
 
 (``jointnet_rgb_in_trans`` of a branch acts on the *other* branch's latent
 and feeds its own; ``jointnet_down_blocks`` / ``mid_block`` act on its own
