@@ -16,10 +16,10 @@ tiny_zoo = '{{ fileDirname }}/../../../model_zoo/unidense-tiny'
 if tiny_use_family:
     tiny_unet = dict(_delete_=True, type='UNet2DConditionModel',
                      from_pretrained=tiny_zoo, subfolder='unet',
-                     config=tiny_zoo + '/unet')
+                     config=tiny_zoo)
     tiny_vae = dict(_delete_=True, type='AutoencoderKL',
                     from_pretrained=tiny_zoo, subfolder='vae',
-                    config=tiny_zoo + '/vae')
+                    config=tiny_zoo)
     tiny_text_encoder = dict(
         _delete_=True,
         type='TextEncoder',
@@ -28,7 +28,7 @@ if tiny_use_family:
                            from_pretrained=tiny_zoo, subfolder='tokenizer'),
             encoder=dict(type='T5EncoderModel', from_pretrained=tiny_zoo,
                          subfolder='text_encoder',
-                         config=tiny_zoo + '/text_encoder'),
+                         config=tiny_zoo),
             role='sequence', max_length=48)],
         frozen=True)
     tiny_size_divisor = 32
