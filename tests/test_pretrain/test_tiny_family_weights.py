@@ -75,3 +75,26 @@ def test_outputs_match_stored_reference(part):
     for key, value in got.items():
         np.testing.assert_allclose(value, stored[key], atol=ATOL,
                                    err_msg=key)
+
+
+def test_pretrain_configs_describe_the_shipped_architectures():
+    """configs/pretrain/* rebuild exactly what model_zoo/unidense-tiny holds
+    (so the training commands in its README reproduce these folders)."""
+    import json
+
+    from mmengine.config import Config
+    family = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models',
+                                      'unidense_tiny_family.py'))
+    for part, key in (('vae', 'vae_architecture'),
+                      ('transformer', 'transformer_architecture'),
+                      ('unet', 'unet_architecture')):
+        with open(osp.join(TINY_FAMILY_DIR, part, 'config.json')) as f:
+            shipped = json.load(f)
+        for name, value in family[key].config.items():
+            value = list(value) if isinstance(value, tuple) else value
+            assert shipped[name] == value, (part, name)
+    for name in ('vae_tiny', 'pixart_tiny', 'unet_tiny'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', 'pretrain',
+                                       f'{name}.py'))
+        assert cfg.model.type in ('VAEPretrainer', 'TextToImagePretrainer')
+        assert cfg.train_dataloader.dataset.seed == 0
