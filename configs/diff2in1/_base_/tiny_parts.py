@@ -4,13 +4,14 @@
 # sphere, cylinder). Names start with `tiny_` so they sit next to the
 # full-size configs' variables.
 #
-# Switching to the pretrained tiny family (model_zoo/unidense-tiny, built by
-# configs/pretrain/*.py; architectures in
-# configs/_base_/models/unidense_tiny_family.py) is this one flag: its UNet
-# runs on 16x16 latents of a 4x VAE (strides 4-32, so inputs are padded to
-# multiples of 32) with a width-64 T5 text encoder. Everything else - heads,
-# necks, data, schedules - stays as it is.
-tiny_use_family = False
+# The frozen parts are the pretrained tiny family (model_zoo/unidense-tiny,
+# built by configs/pretrain/*.py; architectures in
+# configs/_base_/models/unidense_tiny_family.py): its UNet runs on 16x16
+# latents of a 4x VAE (strides 4-32, so inputs are padded to multiples of
+# 32) with a width-64 T5 text encoder. `tiny_use_family = False` swaps in a
+# random-init SD-1.5-shaped tiny UNet, 8x VAE and CLIP instead; heads,
+# necks, data and schedules stay as they are either way.
+tiny_use_family = True
 tiny_zoo = '{{ fileDirname }}/../../../model_zoo/unidense-tiny'
 
 if tiny_use_family:

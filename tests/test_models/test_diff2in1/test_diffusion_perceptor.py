@@ -83,9 +83,14 @@ def test_only_neck_and_head_train_frozen_unet_stays_frozen(bae, bae_cfg):
 def test_neck_gives_exactly_the_head_levels(bae):
     neck, head = bae.necks[0], bae.heads[0]
     assert neck.out_specs == [tuple(s) for s in head.feature_specs]
-    assert bae.in_strides == [8, 16, 32, 64]  # 8x VAE of the tiny SD
-    # Diff-2-in-1 fuses each tap one step finer (brief 1.4)
-    assert neck.target_strides == [8, 8, 16, 32]
+    # the VAE's downsampling times the UNet's 4 levels (x4 for the tiny
+    # family's VAE, x8 for SD's)
+    vae_stride = bae.backbone.codec.downsample_factor
+    strides = [vae_stride * 2**i for i in range(4)]
+    assert bae.in_strides == strides
+    # Diff-2-in-1 fuses each tap one step finer (brief 1.4): 8, 8, 16, 32
+    # on SD's x8 VAE
+    assert neck.target_strides == [strides[0]] + strides[:3]
     with torch.no_grad():
         feats = bae.extract_feat(torch.zeros(1, 3, 64, 64))[0]
     assert [(64 // f.shape[-1], f.shape[1]) for f in feats] == \
