@@ -115,7 +115,7 @@ def features(images, extractor):
     return extractor(x).numpy()
 
 
-def eval_denoiser(args, name, report, shared):
+def eval_denoiser(args, name, report, shared, parts):
     from tqdm import tqdm
 
     from unidense.evaluation.functional.frechet import frechet_distance
@@ -128,7 +128,7 @@ def eval_denoiser(args, name, report, shared):
                                 if args.random_control else [])
     for prefix, random_init in tqdm(variants, desc=name):
         denoiser = load_part(name, args.zoo, random_init=random_init)
-        images = generate(denoiser, shared_parts(args), prompts, args)
+        images = generate(denoiser, parts, prompts, args)
         acc = probe.accuracy(images[:args.num_prompts],
                              named[:args.num_prompts])
         for key, value in acc.items():
@@ -143,19 +143,6 @@ def eval_denoiser(args, name, report, shared):
                       'w') as f:
                 f.write('\n'.join(prompts[:32]) + '\n')
     report[f'{name}/real_vs_real_frechet_random_conv'] = floor
-
-
-_PARTS = {}
-
-
-def shared_parts(args):
-    if not _PARTS:
-        from unidense.models.pretrainers.tiny_family import (
-            load_part, load_text_encoder, sampling_scheduler)
-        _PARTS['v'] = (load_part('vae', args.zoo),
-                       load_text_encoder(args.zoo),
-                       sampling_scheduler(args.zoo))
-    return _PARTS['v']
 
 
 def shared_generation_refs(args, report):
@@ -192,9 +179,14 @@ def main(argv=None):
         eval_vae(args, report)
     denoisers = [p for p in args.parts if p in ('transformer', 'unet')]
     if denoisers:
+        from unidense.models.pretrainers.tiny_family import (
+            load_part, load_text_encoder, sampling_scheduler)
         shared = shared_generation_refs(args, report)
+        # (vae, text encoder, sampler) shared by every denoiser
+        parts = (load_part('vae', args.zoo), load_text_encoder(args.zoo),
+                 sampling_scheduler(args.zoo))
         for name in denoisers:
-            eval_denoiser(args, name, report, shared)
+            eval_denoiser(args, name, report, shared, parts)
     if args.write_reference:
         import numpy as np
 

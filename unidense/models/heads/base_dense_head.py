@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from unidense.registry import MODELS
+from unidense.structures.dense_data_sample import stack_pixel_field
 
 Features = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -118,12 +119,10 @@ class BaseDenseHead(BaseModule, metaclass=ABCMeta):
     @staticmethod
     def stack_targets(data_samples: Sequence, name: str) -> torch.Tensor:
         """(B, C, H, W) stack of the ``name`` pixel field of every sample
-        (e.g. ``'gt_depth'``); a clear error names the sample without it."""
-        maps = []
-        for i, sample in enumerate(data_samples):
-            field = getattr(sample, name, None)
-            if field is None:
-                raise KeyError(f'BaseDenseHead: data_samples[{i}] has no '
-                               f'`{name}`')
-            maps.append(field.data)
-        return torch.stack(maps)
+        (e.g. ``'gt_depth'``); a clear error names the missing field (or,
+        from :func:`~unidense.structures.stack_pixel_field`, a batch where
+        only some samples have it)."""
+        target = stack_pixel_field(data_samples, name)
+        if target is None:
+            raise KeyError(f'BaseDenseHead: data_samples have no `{name}`')
+        return target

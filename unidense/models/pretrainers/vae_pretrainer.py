@@ -2,11 +2,11 @@
 from typing import Dict, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from unidense.diffusion.latent_codec import LatentCodec
 from unidense.registry import MODELS
+from unidense.structures.dense_data_sample import stack_pixel_field
 
 _MODALITIES = ('rgb', 'depth', 'normal')
 
@@ -63,14 +63,11 @@ class VAEPretrainer(BaseModel):
     # -- targets --------------------------------------------------------------
     @staticmethod
     def _stack(data_samples, name):
-        maps = []
-        for i, sample in enumerate(data_samples):
-            field = getattr(sample, name, None)
-            if field is None:
-                raise KeyError(f'VAEPretrainer: data_samples[{i}] has no '
-                               f'`{name}`; add its Load* transform')
-            maps.append(field.data)
-        return torch.stack(maps)
+        maps = stack_pixel_field(data_samples, name)
+        if maps is None:
+            raise KeyError(f'VAEPretrainer: data_samples have no `{name}`; '
+                           'add its Load* transform')
+        return maps
 
     def targets(self, inputs: torch.Tensor, data_samples: Sequence):
         """modality -> (x (B, 3, H, W) in [-1, 1], valid (B, 1, H, W))."""
