@@ -10,7 +10,7 @@ the config (``from_pretrained``), so a training checkpoint keeps only
 * everything inside averaged-model copies (``mmengine.model.BaseAveragedModel``,
   e.g. EMA), whose parameters are frozen on purpose but are trained state.
 """
-from typing import Dict, List, Set
+from typing import Callable, Dict, List, Set
 
 import torch.nn as nn
 
@@ -60,3 +60,68 @@ def missing_trainable_keys(model: nn.Module, loaded_keys) -> List[str]:
     """Trainable keys of ``model`` absent from ``loaded_keys`` (sorted)."""
     loaded = set(loaded_keys)
     return sorted(k for k in trainable_state_keys(model) if k not in loaded)
+
+
+def load_trainable_checkpoint(model: nn.Module,
+                              checkpoint,
+                              filename: str,
+                              revise_keys=((r'^module\.', ''), ),
+                              strict: bool = False,
+                              resuming: bool = False,
+                              warn: Callable[[str], None] = None):
+    """Load a (possibly trainable-only) unidense checkpoint into ``model``.
+
+    Frozen weights come from the config build (``from_pretrained``), so a
+    checkpoint that holds only trainable weights loads without complaint.
+    Missing *trainable* keys or unexpected keys raise with ``strict`` (or,
+    for missing trainable keys, when ``resuming``) and warn otherwise; the
+    message names ``filename`` and the keys.
+
+    Args:
+        model: the unwrapped model.
+        checkpoint: the loaded checkpoint (a dict with ``state_dict``, or a
+            plain state dict).
+        filename: for messages.
+        revise_keys: ``(pattern, replacement)`` regexes applied to keys.
+        warn: called with non-fatal messages (default ``warnings.warn``).
+
+    Returns:
+        the ``load_state_dict`` result (missing / unexpected keys).
+    """
+    import re
+    import warnings
+    warn = warn or (lambda msg: warnings.warn(msg, stacklevel=3))
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, dict) else checkpoint
+    metadata = getattr(state, '_metadata', None)
+    revised = type(state)() if isinstance(state, dict) else {}
+    for key, value in state.items():
+        for pattern, repl in revise_keys:
+            key = re.sub(pattern, repl, key)
+        revised[key] = value
+    if metadata is not None:
+        revised._metadata = metadata
+    result = model.load_state_dict(revised, strict=False)
+
+    problems = []
+    missing_train = missing_trainable_keys(model, revised.keys())
+    if missing_train:
+        problems.append(f'missing trainable keys: {missing_train}')
+    trainable_only = bool(
+        isinstance(checkpoint, dict) and checkpoint.get('meta', {}).get(
+            'unidense', {}).get('trainable_only', False))
+    if not trainable_only:
+        keep = trainable_state_keys(model)
+        frozen_missing = [k for k in result.missing_keys if k not in keep]
+        if frozen_missing:
+            warn(f'{filename}: missing frozen keys (kept from the config '
+                 f'build): {frozen_missing}')
+    if result.unexpected_keys:
+        problems.append(f'unexpected keys: {result.unexpected_keys}')
+    if problems:
+        msg = f'Checkpoint {filename} does not match the model: ' + \
+            '; '.join(problems)
+        if strict or (resuming and missing_train):
+            raise RuntimeError(msg)
+        warn(msg)
+    return result

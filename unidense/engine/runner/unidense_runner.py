@@ -21,7 +21,6 @@ Extra top-level config keys: ``trust_checkpoint`` (bool, default False),
 ``save_frozen_weights`` (bool, default False).
 """
 import copy
-import re
 import time
 from typing import Callable, Dict, Optional, Union
 
@@ -43,9 +42,8 @@ from unidense.utils.checkpoint_io import (load_checkpoint_safe,
                                           save_checkpoint_atomic)
 from unidense.utils.dist_env import cuda_usable, init_cpu_dist
 from unidense.utils.random_state import get_rng_state, set_rng_state
-from unidense.utils.trainable_state import (missing_trainable_keys,
-                                            trainable_state_dict,
-                                            trainable_state_keys)
+from unidense.utils.trainable_state import (load_trainable_checkpoint,
+                                            trainable_state_dict)
 
 _CHECKPOINT_HOOK_NAMES = ('CheckpointHook', 'mmengine.CheckpointHook')
 _AMP_NAMES = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
@@ -293,43 +291,11 @@ class UnidenseRunner(Runner):
                 trust_checkpoint=self.trust_checkpoint)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
 
-        model = self._unwrapped()
-        state = checkpoint.get('state_dict', checkpoint) if isinstance(
-            checkpoint, dict) else checkpoint
-        metadata = getattr(state, '_metadata', None)
-        revised = type(state)() if isinstance(state, dict) else {}
-        for key, value in state.items():
-            for pattern, repl in revise_keys:
-                key = re.sub(pattern, repl, key)
-            revised[key] = value
-        if metadata is not None:
-            revised._metadata = metadata
-        result = model.load_state_dict(revised, strict=False)
-
-        problems = []
-        missing_train = missing_trainable_keys(model, revised.keys())
-        if missing_train:
-            problems.append(f'missing trainable keys: {missing_train}')
-        trainable_only = bool(
-            isinstance(checkpoint, dict) and checkpoint.get('meta', {}).get(
-                'unidense', {}).get('trainable_only', False))
-        if not trainable_only:
-            keep = trainable_state_keys(model)
-            frozen_missing = [
-                k for k in result.missing_keys if k not in keep
-            ]
-            if frozen_missing:
-                self.logger.warning(
-                    f'{filename}: missing frozen keys (kept from the '
-                    f'config build): {frozen_missing}')
-        if result.unexpected_keys:
-            problems.append(f'unexpected keys: {result.unexpected_keys}')
-        if problems:
-            msg = f'Checkpoint {filename} does not match the model: ' + \
-                '; '.join(problems)
-            if strict or (getattr(self, '_resuming', False) and missing_train):
-                raise RuntimeError(msg)
-            self.logger.warning(msg)
+        load_trainable_checkpoint(
+            self._unwrapped(), checkpoint, filename,
+            revise_keys=revise_keys, strict=strict,
+            resuming=getattr(self, '_resuming', False),
+            warn=self.logger.warning)
 
         self._has_loaded = True
         self._loaded_checkpoint_extras = dict(

@@ -55,6 +55,20 @@ class BaseDenseEstimator(FrozenPartsMixin, BaseModel, metaclass=ABCMeta):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    #: what each ``pred_*`` field holds, for users of the predictions
+    #: (``unidense.apis``, ``tools/infer.py``): diffusion depth estimators
+    #: give affine-invariant depth in [0, 1] (0 near); a subclass trained
+    #: on metric depth overrides ``pred_depth`` with 'metric_depth'.
+    prediction_kinds = {
+        'pred_depth': 'affine_invariant_depth',
+        'pred_normal': 'unit_normals',
+        'pred_normal_uncertainty': 'concentration',
+        'pred_sem_seg': 'class_ids',
+        'pred_parsing': 'class_ids',
+        'pred_saliency': 'probability',
+        'pred_edge': 'probability',
+    }
+
     def __init__(self,
                  prompt: str = '',
                  processing_res: ProcessingRes = None,
