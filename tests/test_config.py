@@ -21,7 +21,9 @@ def test_default_runtime():
     assert cfg.runner_type == 'UnidenseRunner'
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
     assert cfg.default_hooks.visualization == dict(
-        type='DenseVisualizationHook', draw=False)
+        type='DenseVisualizationHook', draw=False, val_panels=4)
+    assert [b['type'] for b in cfg.vis_backends] == [
+        'LocalVisBackend', 'OptionalTensorboardVisBackend']
     assert cfg.trust_checkpoint is False
 
 

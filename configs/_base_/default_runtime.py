@@ -23,10 +23,15 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DenseVisualizationHook', draw=False),
+    # test panels with tools/test.py --show-dir; 4 validation panels per
+    # validation run (RGB | ground truth | prediction) during training
+    visualization=dict(type='DenseVisualizationHook', draw=False,
+                       val_panels=4),
 )
 
-vis_backends = [dict(type='LocalVisBackend')]
+# local PNGs under work_dir/<timestamp>/vis_data, TensorBoard when installed
+vis_backends = [dict(type='LocalVisBackend'),
+                dict(type='OptionalTensorboardVisBackend')]
 visualizer = dict(
     type='Visualizer', vis_backends=vis_backends, name='visualizer')
 

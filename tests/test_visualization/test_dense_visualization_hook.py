@@ -93,3 +93,35 @@ def test_outputs_that_are_not_samples_are_ignored(tmp_path):
     hook.before_test(runner)
     hook.after_test_iter(runner, 0, {}, [torch.zeros(3)])
     assert not osp.exists(tmp_path / 'abs')
+
+
+def test_val_panels_reach_the_work_dir_without_tensorboard(tmp_path):
+    """The default runtime's backends: validation panels land as PNGs in
+    the run's vis_data folder; the TensorBoard backend stays silent when
+    tensorboard is not installed (and forwards when it is)."""
+    from mmengine.registry import DefaultScope
+    from mmengine.visualization import Visualizer
+
+    from unidense.visualization import vis_backends
+    with DefaultScope.overwrite_default_scope('unidense'):
+        vis = Visualizer(
+            name='val_panels_vis', save_dir=str(tmp_path),
+            vis_backends=[dict(type='LocalVisBackend'),
+                          dict(type='OptionalTensorboardVisBackend')])
+    runner = SimpleNamespace(log_dir=str(tmp_path), iter=120, visualizer=vis)
+    hook = HOOKS.build(dict(type='DenseVisualizationHook', val_panels=2))
+    with mock.patch.object(vis_backends, 'tensorboard_available',
+                           return_value=False):
+        for batch_idx in range(4):
+            hook.after_val_iter(runner, batch_idx, {}, [_nyu_sample()])
+    files = sorted(os.listdir(tmp_path / 'vis_data' / 'vis_image'))
+    assert files == ['val_0_120.png', 'val_1_120.png']
+    tb = vis._vis_backends['OptionalTensorboardVisBackend']
+    assert tb._inner is None and tb.experiment is None
+    inner = mock.MagicMock()
+    with mock.patch.object(vis_backends, 'TensorboardVisBackend',
+                           return_value=inner), \
+            mock.patch.object(vis_backends, 'tensorboard_available',
+                              return_value=True):
+        tb.add_scalar('loss', 0.5, step=3)
+    inner.add_scalar.assert_called_once_with('loss', 0.5, 3)

@@ -14,9 +14,13 @@ from unidense.visualization import (dense_sample_columns, make_panel,
 class DenseVisualizationHook(Hook):
     """Draw RGB | gt | pred panels of dense predictions.
 
-    - Validation: every ``interval`` iterations, the first sample of the
-      batch goes to the runner's visualizer (``add_image``; its backends
-      decide where it ends up).
+    - Validation: the first sample of each of the first ``val_panels``
+      batches of every validation run (and, with ``draw``, of every
+      ``interval``-th batch) goes to the runner's visualizer
+      (``add_image``): the default runtime's backends write it under
+      ``work_dir/<timestamp>/vis_data/vis_image/`` and, when TensorBoard is
+      installed, to TensorBoard, so training shows its progress in
+      pictures at a bounded cost.
     - Test: every sample of every ``interval``-th batch is written as one PNG
       to ``show_dir`` (``tools/test.py --show-dir DIR`` sets ``draw=True``
       and ``show_dir``). A relative ``show_dir`` is placed under the run's
@@ -27,8 +31,11 @@ class DenseVisualizationHook(Hook):
     batch's ``inputs`` are drawn instead.
 
     Args:
-        draw: draw anything at all (off by default: drawing costs time).
+        draw: draw test panels and every ``interval``-th validation batch
+            (off by default: drawing costs time).
         interval: draw every ``interval`` iterations.
+        val_panels: validation panels drawn per validation run even when
+            ``draw`` is off (0 = none).
         show_dir: folder for test panels; ``None`` sends test panels to the
             visualizer like validation ones.
         draw_gt, draw_pred: which maps to draw.
@@ -41,7 +48,7 @@ class DenseVisualizationHook(Hook):
     def __init__(self, draw: bool = False, interval: int = 1,
                  show_dir: Optional[str] = None, draw_gt: bool = True,
                  draw_pred: bool = True, show: bool = False,
-                 wait_time: float = 0.):
+                 wait_time: float = 0., val_panels: int = 0):
         if interval < 1:
             raise ValueError(f'DenseVisualizationHook: interval must be >= 1,'
                              f' got {interval}')
@@ -50,6 +57,7 @@ class DenseVisualizationHook(Hook):
         self.show_dir = show_dir
         self.draw_gt, self.draw_pred = draw_gt, draw_pred
         self.show, self.wait_time = show, wait_time
+        self.val_panels = int(val_panels)
         self._out_dir = None
         self._used_names = set()
 
@@ -91,8 +99,9 @@ class DenseVisualizationHook(Hook):
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None,
                        outputs: Optional[Sequence] = None) -> None:
-        if not self.draw or not outputs or \
-                not self.every_n_inner_iters(batch_idx, self.interval):
+        wanted = batch_idx < self.val_panels or (
+            self.draw and self.every_n_inner_iters(batch_idx, self.interval))
+        if not outputs or not wanted:
             return
         panel = self._panel(data_batch, 0, outputs[0])
         if panel is not None:
