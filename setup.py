@@ -32,7 +32,9 @@ setup(
     packages=find_packages(include=['unidense', 'unidense.*']),
     include_package_data=True,
     install_requires=read_requirements('runtime'),
-    extras_require=dict(dev=read_requirements('tests'),
+    extras_require=dict(dev=read_requirements('tests') +
+                        read_requirements('demo'),
+                        demo=read_requirements('demo'),
                         optional=read_requirements('optional')),
     license='Apache-2.0',
     classifiers=[
