@@ -1,6 +1,7 @@
 """Marigold-style affine-invariant depth ensembling."""
 import unittest
 
+import pytest
 import torch
 
 import unidense.pipelines  # noqa: F401  (registers DepthEnsemble)
@@ -131,3 +132,30 @@ class TestEnsembleDepth(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+@pytest.mark.parametrize('shape, kwargs', [
+    ((5, 1, 24, 32), {}),
+    ((4, 1, 40, 30), dict(max_res=16)),
+    ((3, 1, 16, 16), dict(reduction='mean', output_uncertainty=True)),
+    ((4, 1, 20, 20), dict(shift_invariant=False)),
+])
+def test_default_equals_diffusers_marigold_ensembling(shape, kwargs):
+    """The default solver is diffusers' MarigoldDepthPipeline.ensemble_depth
+    on the same inputs (the analytic solver is the documented option)."""
+    from diffusers import MarigoldDepthPipeline
+    gen = torch.Generator().manual_seed(sum(shape))
+    members = torch.rand(shape, generator=gen) * torch.rand(
+        shape[0], 1, 1, 1, generator=gen) + torch.rand(
+            shape[0], 1, 1, 1, generator=gen)
+    ref, ref_unc = MarigoldDepthPipeline.ensemble_depth(members.clone(),
+                                                        **kwargs)
+    out, unc = ensemble_depth(members.clone(), **kwargs)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
+    if ref_unc is not None:
+        torch.testing.assert_close(unc, ref_unc, atol=1e-5, rtol=0)
+    analytic, _ = ensemble_depth(members.clone(), solver='analytic',
+                                 **kwargs)
+    assert analytic.shape == ref.shape
+    with pytest.raises(ValueError, match='solver'):
+        ensemble_depth(members, solver='newton')
