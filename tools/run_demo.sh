@@ -9,6 +9,8 @@
 # Usage: bash tools/run_demo.sh [extra train.py args...]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# the demo needs the runtime only (the tests add their tools when they run)
+UNIDENSE_EXTRAS=${UNIDENSE_EXTRAS-}
 # shellcheck source=tools/ensure_env.sh
 source "$ROOT/tools/ensure_env.sh"
 CONFIG=${CONFIG:-"$ROOT/configs/merge/pixart_depth_tiny.py"}
