@@ -195,3 +195,23 @@ def test_eth3d_preset_fits_on_marigold_grid():
                           rcond=None)[0]
     assert m.results[0]['scale'] == pytest.approx(ref[0], rel=1e-9)
     assert m.results[0]['shift'] == pytest.approx(ref[1], rel=1e-9)
+
+
+@pytest.mark.parametrize('magnitude', [1e-200, 1e-150, 1.0, 1e150, 1e200])
+def test_least_squares_alignment_at_any_prediction_scale(magnitude):
+    """Predictions scaled far beyond float64's square range (1e+-154) are
+    still fitted, not taken for constants (or overflowed)."""
+    from unidense.evaluation.functional.depth_alignment import \
+        align_depth_least_squares
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(1, 10, (12, 16))
+    pred = (0.5 * gt - 0.2) * magnitude
+    aligned, scale, shift = align_depth_least_squares(pred, gt)
+    np.testing.assert_allclose(aligned, gt, rtol=1e-9)
+    assert scale == pytest.approx(2.0 / magnitude, rel=1e-9)
+    # a constant map stays a constant fit
+    _, scale, shift = align_depth_least_squares(
+        np.full_like(gt, 0.1 * magnitude), gt)
+    assert scale == 0.0 and shift == pytest.approx(gt.mean())
+    with pytest.raises(ValueError, match='overflow'):
+        align_depth_least_squares(np.where(gt > 5, 1e308, -1e308), gt)

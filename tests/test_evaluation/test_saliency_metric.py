@@ -38,10 +38,29 @@ def test_hand_computed_quirk_and_correct():
 
 
 def test_ignore_and_no_nan():
-    res = _run(SaliencyMetric(), [_sample([[0.9, 0.2]], [[255.0, 0.0]])])
+    res = _run(SaliencyMetric(), [_sample([[0.9, 0.2]], [[0.0, 0.0]])])
     # no positive ground truth anywhere: recall undefined -> F = 0, no NaN
     assert res['maxF'] == 0.0
+    # ignored pixels are left out of the counts
+    res = _run(SaliencyMetric(), [_sample([[0.9, 0.9, 0.2]],
+                                          [[1.0, 255.0, 0.0]])])
+    assert res['maxF'] == pytest.approx(100.0)
     with pytest.raises(ValueError, match='shape'):
         _run(SaliencyMetric(), [dict(
             pred_saliency=dict(data=torch.zeros(1, 2, 2)),
             gt_saliency=dict(data=torch.zeros(1, 3, 3)), img_path='x.png')])
+
+
+def test_empty_and_0_255_ground_truth_are_clear_errors():
+    with pytest.raises(ValueError, match='no samples were processed'):
+        SaliencyMetric().compute_metrics([])
+    # masks saved as 0/255: every foreground pixel equals ignore_index 255
+    metric = SaliencyMetric()
+    metric.process({}, [_sample([[0.9, 0.2]], [[255.0, 0.0]])])
+    assert metric._warn.counts == {'gt_255': 1}      # logged per sample
+    with pytest.raises(ValueError, match='look like 0/255 images'):
+        metric.compute_metrics(metric.results)
+    # values above 1 that are not ignored are logged too
+    metric = SaliencyMetric(ignore_index=None)
+    metric.process({}, [_sample([[0.9, 0.2]], [[128.0, 0.0]])])
+    assert metric._warn.counts == {'gt_range': 1}

@@ -94,15 +94,29 @@ def _fit_scale_shift(p: np.ndarray, g: np.ndarray) -> Tuple[float, float]:
     """Least squares of ``s * p + t ~ g`` over 1-D float64 vectors.
 
     Centred normal equations: same solution as ``np.linalg.lstsq`` on
-    ``[p, 1]`` but without building the (N, 2) design matrix. A constant
-    prediction has no scale information, so it gets ``s = 0, t = mean(g)``.
+    ``[p, 1]`` but without building the (N, 2) design matrix. The centred
+    prediction is rescaled by a power of two (exact in floating point)
+    before squaring, so predictions of any magnitude from 1e-300 to 1e300
+    fit (squares of 1e-160 or 1e160 would under- / overflow). A prediction
+    that is constant (up to rounding) has no scale information, so it gets
+    ``s = 0, t = mean(g)``.
+
+    Raises:
+        ValueError: the prediction's spread overflows float64.
     """
-    p_mean, g_mean = p.mean(), g.mean()
-    pc = p - p_mean
-    var = float(np.dot(pc, pc))
-    if var <= np.finfo(np.float64).tiny * p.size:
+    with np.errstate(over='ignore', invalid='ignore'):
+        p_mean, g_mean = p.mean(), g.mean()
+        pc = p - p_mean
+        peak = float(np.max(np.abs(pc))) if pc.size else 0.0
+    if not np.isfinite(peak) or not np.isfinite(p_mean):
+        raise ValueError('least-squares alignment: the prediction\'s values '
+                         'overflow float64 (|pred| near 1e308)')
+    if peak <= 8 * np.finfo(np.float64).eps * float(np.max(np.abs(p))):
         return 0.0, float(g_mean)
-    scale = float(np.dot(pc, g - g_mean)) / var
+    exponent = int(np.frexp(peak)[1])
+    pn = np.ldexp(pc, -exponent)
+    scale = float(np.ldexp(np.dot(pn, g - g_mean) / np.dot(pn, pn),
+                           -exponent))
     return scale, float(g_mean - scale * p_mean)
 
 

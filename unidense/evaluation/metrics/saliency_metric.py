@@ -33,7 +33,10 @@ class SaliencyMetric(BaseMetric):
     added by the pipeline or data preprocessor) is False are skipped when
     the sample has that field.
 
-    Returns ``maxF`` (%), ``best_threshold`` and ``num_images``.
+    Returns ``maxF`` (%), ``best_threshold`` and ``num_images``. No
+    samples, or ground truth that looks like 0/255 masks (no foreground in
+    the whole dataset but ``ignore_index`` pixels) raise a ValueError
+    instead of a silent maxF of 0.
     """
 
     default_prefix = 'sal'
@@ -89,6 +92,7 @@ class SaliencyMetric(BaseMetric):
                                 or pred[valid].max() > 1):
                 self._warn('range', f'{self.pred_field} of {name} is outside '
                            f'[0, 1]; pass probabilities, not logits')
+            self._check_gt_encoding(gt, valid, name)
             p = pred[valid]
             if self.invpt_sigmoid:
                 p = 1.0 / (1.0 + np.exp(-p))
@@ -98,9 +102,38 @@ class SaliencyMetric(BaseMetric):
                 tp=(pos & g[None]).sum(1).astype(np.int64),
                 pred_pos=pos.sum(1).astype(np.int64),
                 gt_pos=np.full(len(self.thresholds), int(g.sum()),
-                               dtype=np.int64)))
+                               dtype=np.int64),
+                ignored_255=int((gt == self.ignore_index).sum())
+                if self.ignore_index is not None else 0))
+
+    def _check_gt_encoding(self, gt: np.ndarray, valid: np.ndarray,
+                           name: str) -> None:
+        """Warn when ground truth looks like 0/255 masks: with the default
+        ``ignore_index=255`` every foreground pixel would be skipped."""
+        kept = gt[valid]
+        if kept.size and kept.max() > 1:
+            self._warn('gt_range', f'{self.gt_field} of {name} has values '
+                       f'above 1 (max {kept.max():g}); saliency ground '
+                       f'truth must be in [0, 1]')
+        elif self.ignore_index is not None and not (kept > 0).any() and \
+                (gt == self.ignore_index).any():
+            self._warn('gt_255', f'{self.gt_field} of {name} has no '
+                       f'foreground but pixels equal to ignore_index '
+                       f'{self.ignore_index:g}: 0/255 masks? divide them by '
+                       f'255 (or set ignore_index=None)')
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if not results:
+            raise ValueError('SaliencyMetric: no samples were processed (an '
+                             'empty dataset or dataloader?)')
+        if all(int(r['gt_pos'][0]) == 0 for r in results) and \
+                any(r.get('ignored_255', 0) for r in results):
+            raise ValueError(
+                f'SaliencyMetric: no foreground pixel in any of the '
+                f'{len(results)} ground-truth maps, but pixels equal to '
+                f'ignore_index {self.ignore_index:g}: the masks look like '
+                f'0/255 images; divide them by 255 (LoadSaliency does) or '
+                f'set ignore_index=None. maxF would silently be 0.')
         tp = np.sum([r['tp'] for r in results], axis=0).astype(np.float64)
         pp = np.sum([r['pred_pos'] for r in results], axis=0)
         ap = np.sum([r['gt_pos'] for r in results], axis=0)
