@@ -60,3 +60,43 @@ def test_python_m_registry_prints_components_grouped_by_kind():
     # every listed name really is registered
     comps = ud_registry.registered_components()
     assert comps['hook'] == hooks
+
+
+def test_config_mistakes_name_the_closest_registered_names():
+    """An unknown type or a misspelt key names the closest names, through
+    unidense's registries and through mmengine's roots (what the runner
+    uses with default_scope='unidense')."""
+    import pytest
+    from mmengine.registry import DefaultScope
+    from mmengine.registry import METRICS as ROOT_METRICS
+
+    from unidense.registry import (METRICS, MODELS, UnknownArgumentError,
+                                   UnknownTypeError)
+    with pytest.raises(UnknownTypeError, match="did you mean 'DepthMetric'"):
+        METRICS.build(dict(type='DepthMetrics'))
+    with pytest.raises(KeyError):             # still a KeyError for callers
+        MODELS.build(dict(type='GroupedConverter'))
+    with pytest.raises(UnknownArgumentError,
+                       match="'alignmnet'; did you mean 'alignment'"):
+        METRICS.build(dict(type='DepthMetric', alignmnet='least_squares'))
+    with DefaultScope.overwrite_default_scope('unidense'):
+        with pytest.raises(UnknownTypeError, match="did you mean 'IoUMetric'"):
+            ROOT_METRICS.build(dict(type='IouMetric'))
+        with pytest.raises(TypeError, match="'ignore_indx'; did you mean "
+                           "'ignore_index'"):
+            ROOT_METRICS.build(dict(type='IoUMetric', ignore_indx=255))
+    with pytest.raises(UnknownTypeError, match='custom_imports'):
+        MODELS.build(dict(type='NoSuchThingAtAll'))
+
+
+def test_wrong_shape_in_a_checkpoint_names_file_and_key(tmp_path):
+    import pytest
+    import torch
+
+    from unidense.utils.trainable_state import load_trainable_checkpoint
+    model = torch.nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match=r'(?s)ck.pth does not fit the model'
+                       r'.*size mismatch for weight'):
+        load_trainable_checkpoint(
+            model, dict(state_dict=dict(weight=torch.zeros(4, 3),
+                                        bias=torch.zeros(2))), 'ck.pth')

@@ -120,6 +120,105 @@ ALL_REGISTRIES = dict(
     LOG_PROCESSORS=LOG_PROCESSORS, INFERENCERS=INFERENCERS,
     DIFFUSION_SCHEDULERS=DIFFUSION_SCHEDULERS)
 
+class UnknownTypeError(KeyError):
+    """A config's ``type`` that no registry in scope knows (with the closest
+    registered names)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ''
+
+
+class UnknownArgumentError(TypeError):
+    """A config key that the built class does not accept (with the closest
+    accepted names)."""
+
+
+def _close(name: str, candidates) -> str:
+    import difflib
+    matches = difflib.get_close_matches(name, sorted(candidates), n=3,
+                                        cutoff=0.6)
+    return f'; did you mean {", ".join(repr(m) for m in matches)}?' \
+        if matches else ''
+
+
+def _registered_names(registry) -> set:
+    registry.import_from_location()
+    names, reg = set(), registry
+    while reg is not None:
+        names.update(reg.module_dict)
+        reg = reg.parent
+    return names
+
+
+def _accepted_arguments(registry, type_name) -> list:
+    import inspect
+    try:
+        obj = registry.get(type_name) if isinstance(type_name, str) \
+            else type_name
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError, KeyError):
+        return []
+    return [p.name for p in params
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _with_suggestions(registry):
+    """Wrap ``registry.build_func`` so that an unknown ``type`` or a
+    misspelt config key names the closest registered / accepted names."""
+    import re
+    build = registry.build_func
+
+    def build_func(cfg, *args, **kwargs):
+        try:
+            return build(cfg, *args, **kwargs)
+        except (UnknownTypeError, UnknownArgumentError):
+            raise
+        except KeyError as err:
+            msg = str(err.args[0]) if err.args else ''
+            found = re.match(r'(\S+) is not in the (\S+) registry', msg)
+            if not found:
+                raise
+            name, where = found.group(1), found.group(2)
+            scoped = next((r for r in ALL_REGISTRIES.values()
+                           if f'{r.scope}::{r.name}' == where), registry)
+            raise UnknownTypeError(
+                f'type={name!r} is not in the {where} registry'
+                f'{_close(name, _registered_names(scoped))} (a component '
+                f'of your own needs `custom_imports`)') from err
+        except TypeError as err:
+            found = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+            type_name = cfg.get('type') if hasattr(cfg, 'get') else None
+            if not found or type_name is None:
+                raise
+            accepted = _accepted_arguments(_scoped(registry), type_name)
+            label = type_name if isinstance(type_name, str) else \
+                getattr(type_name, '__name__', type_name)
+            raise UnknownArgumentError(
+                f'{label}: unknown config key {found.group(1)!r}'
+                f'{_close(found.group(1), accepted)} (accepted: '
+                f'{", ".join(accepted)})') from err
+
+    build_func._unidense_suggestions = True
+    registry.build_func = build_func
+    return registry
+
+
+def _scoped(registry):
+    """The unidense child of a root registry (what a config with
+    ``default_scope='unidense'`` builds from), else the registry."""
+    return next((r for r in ALL_REGISTRIES.values()
+                 if r.parent is registry), registry)
+
+
+# unidense's registries and their mmengine roots (the runner builds through
+# the roots with default_scope='unidense'); only error messages change
+for _registry in ALL_REGISTRIES.values():
+    _with_suggestions(_registry)
+    if _registry.parent is not None and not getattr(
+            _registry.parent.build_func, '_unidense_suggestions', False):
+        _with_suggestions(_registry.parent)
+
+
 # Kinds shown by ``python -m unidense.registry``: the sub-package a MODELS
 # entry lives in says what it is (backbone, fusion, ...).
 _MODEL_KINDS = ('backbones', 'fusions', 'necks', 'heads', 'losses',

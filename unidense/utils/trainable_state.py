@@ -101,7 +101,11 @@ def load_trainable_checkpoint(model: nn.Module,
         revised[key] = value
     if metadata is not None:
         revised._metadata = metadata
-    result = model.load_state_dict(revised, strict=False)
+    try:
+        result = model.load_state_dict(revised, strict=False)
+    except RuntimeError as err:       # shape mismatches, named per key
+        raise RuntimeError(f'Checkpoint {filename} does not fit the model: '
+                           f'{err}') from err
 
     problems = []
     missing_train = missing_trainable_keys(model, revised.keys())
