@@ -112,3 +112,37 @@ def test_max_keep_ckpts_removes_old_checkpoint_and_marker(tmp_path):
     files = sorted(f for f in os.listdir(tmp_path)
                    if f.startswith(('iter_', 'last_', '.')))
     assert files == ['iter_4.pth', 'iter_4.pth.unidense', 'last_checkpoint']
+
+
+@pytest.mark.parametrize('damage', ['truncate', 'delete'])
+def test_auto_resume_falls_back_to_the_newest_intact_checkpoint(
+        tmp_path, damage):
+    """A damaged or missing last checkpoint: --resume continues from the
+    previous intact one (warning naming the file) and ends where an
+    uninterrupted run ends."""
+    import os
+    full = _runner(tmp_path / 'full', default_hooks=dict(
+        checkpoint=dict(interval=1, max_keep_ckpts=5)))
+    full.train()
+    expected = {k: v.clone() for k, v in full.model.state_dict().items()}
+
+    work = tmp_path / 'broken'
+    first = _runner(work, train_cfg=dict(max_iters=3),
+                    default_hooks=dict(checkpoint=dict(interval=1,
+                                                       max_keep_ckpts=5)))
+    first.train()
+    last = work / 'iter_3.pth'
+    if damage == 'truncate':
+        data = last.read_bytes()
+        last.write_bytes(data[:len(data) // 2])
+    else:
+        os.remove(last)
+    resumed = _runner(work, resume=True, default_hooks=dict(
+        checkpoint=dict(interval=1, max_keep_ckpts=5)))
+    resumed.logger.warning = warned = __import__('unittest').mock.MagicMock(
+        wraps=resumed.logger.warning)
+    resumed.train()
+    assert any('iter_3.pth' in str(c) and 'iter_2.pth' in str(c)
+               for c in warned.call_args_list)
+    for key, value in resumed.model.state_dict().items():
+        torch.testing.assert_close(value, expected[key], rtol=0, atol=0)

@@ -21,6 +21,9 @@ Extra top-level config keys: ``trust_checkpoint`` (bool, default False),
 ``save_frozen_weights`` (bool, default False).
 """
 import copy
+import os
+import os.path as osp
+import re
 import time
 from typing import Callable, Dict, Optional, Union
 
@@ -303,6 +306,54 @@ class UnidenseRunner(Runner):
                 checkpoint, dict) else None)
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def _resumable_checkpoint(self):
+        """The checkpoint ``--resume`` (auto) continues from: the one
+        ``last_checkpoint`` names when it is intact (file present, marker
+        matching), else the newest intact ``iter_*.pth`` / ``epoch_*.pth``
+        of the work dir, with a warning naming the damaged file. Nothing
+        is deleted or overwritten here."""
+        from mmengine.runner import find_latest_checkpoint
+
+        from unidense.utils.checkpoint_io import has_valid_marker
+        named = find_latest_checkpoint(self.work_dir)
+        candidates = [named] if named else []
+        pattern = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+        found = sorted(
+            (int(m.group(2)), osp.join(self.work_dir, f))
+            for f in os.listdir(self.work_dir)
+            for m in [pattern.match(f)] if m) if osp.isdir(
+                self.work_dir) else []
+        candidates += [path for _, path in reversed(found)
+                       if path != named]
+        for path in candidates:
+            if osp.isfile(path) and (has_valid_marker(path) or
+                                     self.trust_checkpoint):
+                if path != named:
+                    self.logger.warning(
+                        f'last_checkpoint names {named}, which is missing '
+                        f'or damaged (marker does not match); resuming from '
+                        f'the newest intact checkpoint {path} instead')
+                return path
+        if named:
+            self.logger.warning(f'{named} (from last_checkpoint) is missing '
+                                f'or damaged and no intact checkpoint is '
+                                f'left in {self.work_dir}: starting anew')
+        return None
+
+    def load_or_resume(self) -> None:
+        """mmengine's, with a fallback for damaged checkpoints when resuming
+        automatically (see :meth:`_resumable_checkpoint`)."""
+        if self._has_loaded:
+            return None
+        if self._resume and self._load_from is None:
+            resume_from = self._resumable_checkpoint()
+            if resume_from is not None:
+                self.logger.info(f'Auto resumed from {resume_from}.')
+                self.resume(resume_from)
+                self._has_loaded = True
+            return None
+        return super().load_or_resume()
 
     def resume(self,
                filename: str,
