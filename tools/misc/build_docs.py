@@ -39,6 +39,7 @@ NAV = [
     ]},
     {'Advanced': [
         {'Design overview': 'docs/advanced_guides/design.md'},
+        {'Reliability': 'docs/reliability.md'},
         {'Add a head or a fusion': 'docs/advanced_guides/contracts.md'},
         {'Interfaces': 'docs/advanced_guides/interfaces.md'},
     ]},

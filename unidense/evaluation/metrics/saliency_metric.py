@@ -95,7 +95,9 @@ class SaliencyMetric(BaseMetric):
             self._check_gt_encoding(gt, valid, name)
             p = pred[valid]
             if self.invpt_sigmoid:
-                p = 1.0 / (1.0 + np.exp(-p))
+                # exp overflows to inf for p < -709: sigmoid -> 0, as meant
+                with np.errstate(over='ignore'):
+                    p = 1.0 / (1.0 + np.exp(-p))
             g = gt[valid] >= self.gt_threshold
             pos = p[None, :] >= self.thresholds[:, None]
             self.results.append(dict(
