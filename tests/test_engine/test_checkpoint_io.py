@@ -147,3 +147,24 @@ def test_load_weights_only_for_plain_tensor_files(tmp_path):
         load_weights_only(bad)
     with pytest.raises(UntrustedCheckpointError):
         load_checkpoint_safe(bad)
+
+
+def test_trained_buffers_are_kept_frozen_ones_dropped():
+    """BatchNorm without affine parameters and spectral-norm vectors inside
+    a trained block are training state; a frozen network's buffers are not
+    (the resume of Diff-2-in-1's neck was inexact before this rule)."""
+    import torch.nn as nn
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    from unidense.utils.trainable_state import trainable_state_keys
+    trained = nn.Sequential(nn.BatchNorm2d(4, affine=False),
+                            spectral_norm(nn.Conv2d(4, 4, 1)))
+    frozen = nn.Sequential(nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4))
+    frozen.requires_grad_(False)
+    model = nn.ModuleDict(dict(trained=trained, frozen=frozen))
+    keys = trainable_state_keys(model)
+    assert {'trained.0.running_mean', 'trained.0.num_batches_tracked',
+            'trained.1.parametrizations.weight.0._u',
+            'trained.1.parametrizations.weight.0._v',
+            'trained.1.parametrizations.weight.original'} <= keys
+    assert not [k for k in keys if k.startswith('frozen.')]

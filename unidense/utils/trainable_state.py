@@ -5,8 +5,11 @@ UNet/DiT) and train small parts around them. Frozen weights are rebuilt from
 the config (``from_pretrained``), so a training checkpoint keeps only
 
 * parameters with ``requires_grad=True``,
-* buffers of modules that own such a parameter directly (their running
-  statistics change with training), and
+* buffers that belong to trained parts: the buffer's module, or its
+  nearest ancestor that holds any parameter, holds a trainable one (running
+  statistics of BatchNorm - also ``affine=False`` ones inside a trained
+  block - and spectral-norm power-iteration vectors change with training;
+  buffers inside frozen networks do not), and
 * everything inside averaged-model copies (``mmengine.model.BaseAveragedModel``,
   e.g. EMA), whose parameters are frozen on purpose but are trained state.
 """
@@ -23,21 +26,45 @@ def _averaged_model_types():
         return ()
 
 
+def _subtree_flags(model: nn.Module):
+    """``{module name: (has parameters, has trainable parameters)}`` over
+    each module's whole subtree."""
+    flags = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        params = list(module.parameters())
+        flags[name] = (bool(params), any(p.requires_grad for p in params))
+    return flags
+
+
+def _buffer_is_trained(mod_name: str, flags) -> bool:
+    """Is the nearest module at or above ``mod_name`` that holds parameters
+    a trained one?"""
+    name = mod_name
+    while True:
+        has_params, has_trainable = flags.get(name, (False, False))
+        if has_params:
+            return has_trainable
+        if not name:
+            return False
+        name = name.rpartition('.')[0]
+
+
 def trainable_state_keys(model: nn.Module) -> Set[str]:
     """State-dict keys of ``model`` that a trainable-only checkpoint keeps."""
     keep: Set[str] = set()
     averaged = _averaged_model_types()
     state_keys = set(model.state_dict().keys())
+    flags = _subtree_flags(model)
     for mod_name, module in model.named_modules(remove_duplicate=False):
         prefix = f'{mod_name}.' if mod_name else ''
         if averaged and isinstance(module, averaged):
             keep.update(k for k in state_keys if k.startswith(prefix))
             continue
-        own_params = list(module.named_parameters(recurse=False))
-        if not any(p.requires_grad for _, p in own_params):
-            continue
-        keep.update(prefix + n for n, p in own_params if p.requires_grad)
-        keep.update(prefix + n for n, _ in module.named_buffers(recurse=False))
+        keep.update(prefix + n for n, p in module.named_parameters(
+            recurse=False) if p.requires_grad)
+        buffers = [n for n, _ in module.named_buffers(recurse=False)]
+        if buffers and _buffer_is_trained(mod_name, flags):
+            keep.update(prefix + n for n in buffers)
     # Only names that really appear in state_dict (non-persistent buffers and
     # modules with custom state_dict hooks are excluded / respected).
     return keep & state_keys
