@@ -7,6 +7,22 @@ import tempfile
 import torch.nn as nn
 
 
+def _drop_local_paths(folder: str) -> None:
+    """Remove ``_name_or_path`` (the folder a model was loaded from on the
+    exporting machine) from the saved ``config.json``: shipped configs must
+    not carry one machine's paths."""
+    import json
+    path = osp.join(folder, 'config.json')
+    if not osp.isfile(path):
+        return
+    with open(path) as f:
+        config = json.load(f)
+    if config.pop('_name_or_path', None) is not None:
+        with open(path, 'w') as f:
+            json.dump(config, f, indent=2, sort_keys=True)
+            f.write('\n')
+
+
 def save_pretrained_atomic(module: nn.Module, out_dir: str) -> str:
     """``module.save_pretrained(out_dir, safe_serialization=True)`` through a
     temporary folder beside ``out_dir`` renamed into place, so a crash never
@@ -18,6 +34,7 @@ def save_pretrained_atomic(module: nn.Module, out_dir: str) -> str:
     tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.', dir=parent)
     try:
         module.save_pretrained(tmp, safe_serialization=True)
+        _drop_local_paths(tmp)
         # mkdtemp makes the folder private; a model folder is for everyone
         os.chmod(tmp, 0o755)
         for name in os.listdir(tmp):
