@@ -13,7 +13,10 @@ same architecture randomly initialised (seed 0; its frozen weights are
 saved with the checkpoint). The trivial baselines are scored by the same
 evaluator on the same scenes: the mean depth, normal (renormalised),
 saliency and edge maps and the most frequent class / part of 64 training
-scenes. Finished runs are skipped when the command is run again. Prints
+scenes. The depth, normal and segmentation models are also tested on the
+50 real NYUv2 images (their ``*_nyu_real.py`` configs), next to the same
+trivial predictors. Finished runs are skipped when the command is run
+again. Prints
 ``name=value`` lines and writes ``results.json`` and ``results.md``.
 """
 import argparse
@@ -123,15 +126,34 @@ def constant_predictions(cfg, num_train=64):
     return preds
 
 
-def score_baseline(name, held_out):
-    """The config's test evaluator on the trivial predictor."""
+def _resized(value, size):
+    """A constant map resized to a sample's ground truth (nearest for
+    labels, bilinear + renormalised for normals)."""
+    import torch.nn.functional as F
+    if tuple(value.shape[-2:]) == tuple(size):
+        return value.clone()
+    if not value.is_floating_point():
+        return F.interpolate(value[None].float(), size=size,
+                             mode='nearest')[0].long()
+    out = F.interpolate(value[None], size=size, mode='bilinear',
+                        align_corners=False)[0]
+    return F.normalize(out, dim=0) if value.shape[0] == 3 else out
+
+
+def score_baseline(name, held_out, test_name=None):
+    """The test evaluator of ``test_name`` (default ``name``) on the
+    trivial predictor made from ``name``'s training scenes."""
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
 
     from unidense.registry import DATASETS, METRICS
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'diff2in1', f'{name}.py'))
-    cfg.merge_from_dict({'test_dataloader.dataset.num_samples': held_out})
-    preds = constant_predictions(cfg)
+    folder = osp.join(REPO, 'configs', 'diff2in1')
+    preds = constant_predictions(Config.fromfile(osp.join(folder,
+                                                          f'{name}.py')))
+    cfg = Config.fromfile(osp.join(folder, f'{test_name or name}.py'))
+    if test_name is None:
+        cfg.merge_from_dict({'test_dataloader.dataset.num_samples':
+                             held_out})
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     evaluator = cfg.test_evaluator
     metric = METRICS.build(evaluator[0] if isinstance(evaluator, list)
@@ -141,10 +163,30 @@ def score_baseline(name, held_out):
         batch = pseudo_collate([dataset[i] for i in range(
             start, min(start + 8, len(dataset)))])
         for sample in batch['data_samples']:
+            size = sample.ori_shape
             for field, value in preds.items():
-                setattr(sample, field, value.clone())
+                setattr(sample, field, _resized(value, size))
         metric.process(batch, [s.to_dict() for s in batch['data_samples']])
     return metric.evaluate(len(dataset))
+
+
+def test_on_nyu(name, variant, args):
+    """``<name>_nyu_real.py`` on the trained checkpoint (None when the
+    config has no real-NYU variant or the data is missing)."""
+    nyu = osp.join(REPO, 'configs', 'diff2in1', f'{name}_nyu_real.py')
+    data = osp.join(REPO, '..', 'shared', 'data', 'realdata', 'nyu_depth_v2')
+    if not (osp.isfile(nyu) and osp.isdir(data)):
+        return None
+    work = osp.join(args.work_dir, f'{name}_{variant}')
+    out = osp.join(work, 'nyu.json')
+    if not osp.isfile(out):
+        ckpt = open(osp.join(work, 'last_checkpoint')).read().strip()
+        extra = RANDOM_UNET if variant == 'random' else []
+        run([sys.executable, 'tools/test.py', nyu, ckpt, '--work-dir',
+             osp.join(work, 'nyu'), '--out', out] +
+            (['--cfg-options'] + extra if extra else []),
+            osp.join(work, 'nyu.log'))
+    return json.load(open(out))
 
 
 def headline(metrics):
@@ -176,6 +218,13 @@ def main(argv=None):
                for v in ('pretrained', 'random')}
         res['baseline'] = headline(score_baseline(name, args.held_out))
         results[name] = res
+        nyu = {v: test_on_nyu(name, v, args) for v in ('pretrained',
+                                                        'random')}
+        if nyu['pretrained'] is not None:
+            nyu = {v: headline(m) for v, m in nyu.items()}
+            nyu['baseline'] = headline(score_baseline(
+                name, args.held_out, f'{name}_nyu_real'))
+            results[f'{name} (real NYU)'] = nyu
         for variant, metrics in res.items():
             for key, value in metrics.items():
                 print(f'{name}/{variant}/{key}={value:.4f}', flush=True)

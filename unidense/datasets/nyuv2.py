@@ -37,7 +37,10 @@ class NYUv2Dataset(BaseDenseDataset):
       ``columns=('img_path', 'normal_path')``.
 
     Without a split file, ``data_root`` is scanned for DenseDepth's
-    ``NNNNN_colors.png`` / ``NNNNN_depth.png`` pairs.
+    ``NNNNN_colors.png`` / ``NNNNN_depth.png`` pairs; with
+    ``data_prefix=dict(seg_map_path=DIR)`` each pair also gets its 13-class
+    label ``DIR/new_nyu_class13_MMMM.png`` (MMMM = NNNNN + 1, the layout of
+    ankurhanda/nyuv2-meta-data's ``test_labels_13``) when it exists.
 
     Depth: uint16 PNG millimetres (``depth_scale`` 1000), valid (1e-3, 10) m,
     protocol ``'nyu'`` (Eigen crop rows 45:471, cols 41:601 at evaluation).
@@ -65,9 +68,17 @@ class NYUv2Dataset(BaseDenseDataset):
     def scan_folder(self):
         files = self._scan(self.data_prefix.get('img_path') or
                            self.data_root, ['_colors.png'])
+        label_dir = self.data_prefix.get('seg_map_path')
         infos = []
         for img in files:
-            depth = img[:-len('_colors.png')] + '_depth.png'
-            infos.append(dict(img_path=img, depth_path=depth
-                              if osp.isfile(depth) else None))
+            stem = img[:-len('_colors.png')]
+            depth = stem + '_depth.png'
+            info = dict(img_path=img, depth_path=depth
+                        if osp.isfile(depth) else None)
+            if label_dir:
+                index = int(osp.basename(stem)) + 1
+                label = osp.join(label_dir,
+                                 f'new_nyu_class13_{index:04d}.png')
+                info['seg_map_path'] = label if osp.isfile(label) else None
+            infos.append(info)
         return infos
