@@ -20,7 +20,7 @@ PNGs into ``--out-dir``:
   ``panorama.png`` (a 64x256 wrap-around RGB-D panorama with tiled joint
   denoising, the settings of sd21_rgbd_panorama_tiny.py) and
   ``panorama_mesh.png`` (its cylindrical mesh's vertices rendered from
-  inside, coloured by the RGB), ``panorama.ply``.
+  above and behind the viewer, coloured by the RGB), ``panorama.ply``.
 
 rgb2j depth on held-out scenes and real NYU images is measured with
 ``tools/test.py`` (configs/jointnet/README.md gives the commands).
@@ -119,30 +119,27 @@ def sample_grid(rgb, depth, path, cols=8):
     write_png(path, np.concatenate([top, bottom], 0))
 
 
-def render_points(points, colors, path, size=(256, 512)):
-    """Vertices seen from the cylinder's axis (the viewer's position),
-    nearest first: a point render of the panorama mesh (no GUI needed)."""
+def render_points(points, colors, path, size=(256, 512), tilt_deg=35.0):
+    """A z-buffered point render of the panorama mesh's vertices from
+    above and behind the viewer (so the depth is visible as geometry:
+    near walls in front, far ones at the back), coloured by the RGB. No
+    GUI or renderer needed."""
     import numpy as np
 
     from unidense.visualization import write_png
     h, w = size
+    # orthographic, looking down at ``tilt_deg``: far surfaces (large z)
+    # move up the picture, the floor (y down) spreads below the walls
+    t = np.deg2rad(tilt_deg)
     x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    lon = np.arctan2(z, x)                       # 0..pi for a 180 deg span
-    dist = np.sqrt(x ** 2 + z ** 2)
-    lat = np.arctan2(y, dist)
-    u = np.clip(((lon - lon.min()) / max(np.ptp(lon), 1e-6) * (w - 1))
-                .astype(int), 0, w - 1)
-    v = np.clip(((lat.max() - lat) / max(np.ptp(lat), 1e-6) * (h - 1))
-                .astype(int), 0, h - 1)
-    # shade by distance: nearer is brighter (depth is what the mesh adds)
-    shade = 1.0 - 0.6 * (dist - dist.min()) / max(np.ptp(dist), 1e-6)
-    image = np.zeros((h, w, 3), np.uint8)
-    order = np.argsort(-dist)                    # far first, near on top
-    for du in (0, 1):
-        for dv in (0, 1):
-            uu, vv = np.clip(u + du, 0, w - 1), np.clip(v + dv, 0, h - 1)
-            image[vv[order], uu[order]] = (colors[order] * shade[order, None]
-                                           ).astype(np.uint8)
+    sx, sy = x, y * np.cos(t) - z * np.sin(t)
+    scale = 0.95 * min(w / max(np.ptp(sx), 1e-6), h / max(np.ptp(sy), 1e-6))
+    u = ((sx - sx.min()) * scale + (w - np.ptp(sx) * scale) / 2).astype(int)
+    v = ((sy - sy.min()) * scale + (h - np.ptp(sy) * scale) / 2).astype(int)
+    image = np.full((h, w, 3), 255, np.uint8)
+    for i in np.argsort(-z):                          # far first
+        image[max(v[i] - 1, 0):v[i] + 2, max(u[i] - 1, 0):u[i] + 2] = \
+            colors[i]
     write_png(path, image)
 
 
