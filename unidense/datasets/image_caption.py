@@ -30,6 +30,10 @@ class ImageCaptionDataset(BaseDenseDataset):
     ``min_side`` (shorter side >= 512 in JointNet), ``max_watermark``
     (< 0.5), ``min_aesthetic`` (> 5). Samples without a caption are
     dropped. ``caption`` is in each data info; there is no depth.
+
+    ``unlabelled=True`` marks every sample (metainfo ``unlabelled``) as an
+    image without ground truth whose labels a model makes during training
+    (Diff-2-in-1's synthetic images, ``tools/create_synthetic.py``).
     """
 
     METAINFO = dict(dataset_name='image_caption')
@@ -38,7 +42,9 @@ class ImageCaptionDataset(BaseDenseDataset):
     def __init__(self, min_side: Optional[int] = None,
                  max_watermark: Optional[float] = None,
                  min_aesthetic: Optional[float] = None,
-                 strict_filters: bool = False, **kwargs):
+                 strict_filters: bool = False, unlabelled: bool = False,
+                 **kwargs):
+        self.unlabelled = bool(unlabelled)
         self.min_side = min_side
         self.max_watermark = max_watermark
         self.min_aesthetic = min_aesthetic
@@ -123,8 +129,12 @@ class ImageCaptionDataset(BaseDenseDataset):
                         record['caption'] = f.read().strip()
                 info = self._record_to_info(record, img)
                 if info is not None:
+                    # scanned paths already start with the root
+                    info['img_path'] = img
                     infos.append(info)
         meta = self.common_meta()
+        if self.unlabelled:
+            meta['unlabelled'] = True
         for info in infos:
             for key, value in meta.items():
                 info.setdefault(key, value)

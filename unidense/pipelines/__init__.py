@@ -10,6 +10,9 @@ from .latent_depth_estimation import (depth_to_unit_range,
 from .text_to_image import build_text_to_image_pipeline, generate_images
 from .joint_sampling import (classifier_free_guidance, latent_mask,
                              preset_masks, sample_joint_latents)
+from .partial_regeneration import (generative_parts,
+                                   partial_noise_timesteps,
+                                   regenerate_images)
 from .tiled_denoising import TiledDenoiser, decode_wrapped, ramp_weights
 
 __all__ = [
@@ -19,5 +22,6 @@ __all__ = [
     'sample_depth_latents', 'build_text_to_image_pipeline', 'generate_images',
     'classifier_free_guidance', 'latent_mask', 'preset_masks',
     'sample_joint_latents', 'TiledDenoiser', 'decode_wrapped',
-    'ramp_weights'
+    'ramp_weights', 'generative_parts', 'partial_noise_timesteps',
+    'regenerate_images'
 ]

@@ -29,7 +29,8 @@ class PackDenseInputs(BaseTransform):
                          'flip', 'flip_direction', 'depth_range',
                          'depth_scale', 'protocol', 'dataset_name',
                          'intrinsics', 'kb_crop', 'valid_sample',
-                         'depth_norm_range', 'reduce_zero_label')
+                         'depth_norm_range', 'reduce_zero_label',
+                         'unlabelled')
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS):
         self.meta_keys = tuple(meta_keys)

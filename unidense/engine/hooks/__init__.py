@@ -1,3 +1,4 @@
 
 from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
 from .dense_visualization_hook import DenseVisualizationHook  # noqa: F401
+from .self_improving_hook import SelfImprovingHook  # noqa: F401

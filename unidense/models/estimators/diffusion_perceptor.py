@@ -201,6 +201,20 @@ class DiffusionPerceptor(BaseDenseEstimator):
                 [int(s.metainfo[self.class_id_key]) for s in samples]))
         return {}
 
+    #: a :class:`~unidense.models.estimators.feature_cache.FeatureCache`
+    #: (set by :class:`SelfImprovingEstimator`), or None
+    feature_cache = None
+
+    def backbone_features(self, inputs: torch.Tensor,
+                          data_samples: Optional[Sequence] = None
+                          ) -> List[torch.Tensor]:
+        """The backbone's 4 maps (finest first) for ``inputs`` (B, 3, H, W)
+        in [-1, 1], through ``feature_cache`` when one is set."""
+        text = self._text_inputs(data_samples, len(inputs))
+        if self.feature_cache is not None:
+            return self.feature_cache(inputs, text)
+        return self.backbone(inputs, **text)
+
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: Optional[Sequence] = None
                      ) -> List[List[torch.Tensor]]:
@@ -209,8 +223,7 @@ class DiffusionPerceptor(BaseDenseEstimator):
         Args:
             inputs: (B, 3, H, W) in [-1, 1], at the network size.
         """
-        feats = self.backbone(inputs,
-                              **self._text_inputs(data_samples, len(inputs)))
+        feats = self.backbone_features(inputs, data_samples)
         extra = self.encoder(inputs) if self.encoder is not None else None
         out = []
         for neck in self.necks:

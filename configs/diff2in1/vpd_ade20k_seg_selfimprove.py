@@ -1,0 +1,42 @@
+# Diff-2-in-1 two-stage self-improving training on vpd_ade20k_seg.py:
+# VPD's segmentation head (Table 4). Stage 1 = vpd_ade20k_seg.py's recipe, stage 2 as long
+# again on labelled + synthetic images (see _base_/selfimprove.py).
+#   python tools/create_synthetic.py configs/diff2in1/vpd_ade20k_seg_selfimprove.py
+#   python tools/train.py configs/diff2in1/vpd_ade20k_seg_selfimprove.py
+# Captions: one JSON object {image file name: caption} (BLIP-2 in the
+# paper; or synthetic_data.captions=dict(type='captioner', model=...)).
+_base_ = ['./vpd_ade20k_seg.py', './_base_/selfimprove.py']
+
+_warmup = _base_.train_cfg.max_iters
+_iters = 2 * _warmup
+_alpha = _base_.si_ema_alpha
+
+model = dict(_delete_=True, type='SelfImprovingEstimator',
+             estimator={{_base_.model}})
+_synthetic_dir = 'data/synthetic/ade20k_sd15'
+synthetic_data = dict(
+    out_dir=_synthetic_dir,
+    generator=dict(unet={{_base_.unet}}, vae={{_base_.vae}},
+                   text_encoder={{_base_.text_encoder}},
+                   scheduler=_base_.si_sd_scheduler),
+    captions=dict(type='json', file='data/ade/captions.json'),
+    noise_timestep=600, num_inference_steps=50, seed=0, size=(512, 512))
+train_dataloader = dict(
+    batch_sampler=dict(type='SelfImprovingBatchSampler',
+                       warmup_iters=_warmup),
+    dataset=dict(
+        _delete_=True, type='ConcatDataset',
+        ignore_keys=_base_.si_concat_ignore_keys,
+        datasets=[{{_base_.train_dataloader.dataset}},
+                  dict(type='ImageCaptionDataset', data_root=_synthetic_dir,
+                       unlabelled=True,
+                       pipeline=[dict(type='LoadImage'),
+                                 dict(type='RandomFlip', prob=0.5),
+                                 dict(type='PackDenseInputs')])]))
+custom_hooks = [dict(type='SelfImprovingHook', warmup_iters=_warmup,
+                     ema_alpha=_alpha, ema_interval_samples=40)]
+param_scheduler = [{k: (v * 2 if k in _base_.si_stretch_keys and
+                        isinstance(v, int) else v)
+                    for k, v in s.items()}
+                   for s in _base_.param_scheduler]
+train_cfg = dict(max_iters=_iters)
