@@ -298,3 +298,40 @@ def test_create_synthetic_is_resumable_and_sharded(tmp_path):
     assert len(ds) == 3
     sample = ds[0]['data_samples']
     assert sample.caption and SelfImprovingEstimator.is_unlabelled(sample)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize('config', [
+    'configs/merge/pixart_depth_selfimprove_tiny.py',
+    'configs/jointnet/sd21_rgbd_selfimprove_tiny.py',
+    'configs/diff2in1/invpt_nyudmt_selfimprove_tiny.py',
+    'configs/diff2in1/vpd_nyu_depth_selfimprove_tiny.py'])
+def test_every_method_trains_both_stages_from_its_config(tmp_path, config):
+    """MERGE, JointNet and the (multi-task) heads: warm-up, stage 2 with
+    pseudo-labelled synthetic images, θ_C moved, evaluated with θ_C."""
+    from tests.test_reliability.test_kill_resume import _synthetic_images
+    from tools.train import main as train
+    from unidense.utils.checkpoint_io import load_checkpoint_safe
+    synthetic = _synthetic_images(tmp_path / 'synthetic', config)
+    work = tmp_path / 'work'
+    opts = ['train_cfg.max_iters=3', 'train_cfg.val_interval=3',
+            'default_hooks.checkpoint.interval=3',
+            'train_dataloader.batch_size=2',
+            'val_dataloader.batch_size=2',
+            'val_dataloader.dataset.num_samples=2',
+            'custom_hooks.0.warmup_iters=1',
+            'custom_hooks.0.ema_interval=1',
+            'train_dataloader.batch_sampler.warmup_iters=1',
+            f'train_dataloader.dataset.datasets.1.data_root={synthetic}']
+    train([osp.join(REPO, config), '--work-dir', str(work),
+           '--cfg-options'] + opts)
+    ckpt = (work / 'last_checkpoint').read_text().strip()
+    state = load_checkpoint_safe(ckpt)['state_dict']
+    assert int(state['creation_ready']) == 1
+    creation = {k[len('creation.'):].replace('/', '.'): v
+                for k, v in state.items() if k.startswith('creation.')}
+    assert creation
+    moved = [k for k, v in creation.items() if v.is_floating_point() and
+             not torch.equal(v, state['estimator.' + k])]
+    assert moved   # θ_C follows θ_E by EMA, it does not equal it
