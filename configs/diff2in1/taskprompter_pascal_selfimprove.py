@@ -1,10 +1,11 @@
 # Diff-2-in-1 two-stage self-improving training on taskprompter_pascal.py:
-# TaskPrompter multi-task (PASCAL-Context, Table 2). Stage 1 = taskprompter_pascal.py's recipe, stage 2 as long
-# again on labelled + synthetic images (see _base_/selfimprove.py).
+# TaskPrompter multi-task (PASCAL-Context, Table 2). Stage 1 =
+# taskprompter_pascal.py's recipe, stage 2 as long again on labelled +
+# synthetic images (see _base_/selfimprove.py).
 #   python tools/create_synthetic.py configs/diff2in1/taskprompter_pascal_selfimprove.py
 #   python tools/train.py configs/diff2in1/taskprompter_pascal_selfimprove.py
-# Captions: one JSON object {image file name: caption} (BLIP-2 in the
-# paper; or synthetic_data.captions=dict(type='captioner', model=...)).
+# Captions by BLIP-2 (the paper; a local folder works offline), or from a
+# JSON file {image file name: caption}: captions=dict(type='json', file=...).
 _base_ = ['./taskprompter_pascal.py', './_base_/selfimprove.py']
 
 _warmup = _base_.train_cfg.max_iters
@@ -20,7 +21,10 @@ synthetic_data = dict(
     generator=dict(unet={{_base_.unet}}, vae={{_base_.vae}},
                    text_encoder={{_base_.text_encoder}},
                    scheduler=_base_.si_sd_scheduler),
-    captions=dict(type='json', file='data/pascal_context/captions.json'),
+    # BLIP-2 captions (paper); or dict(type='json', file=...) / 'dataset'
+    captions=dict(type='captioner',
+                  model=dict(type='Blip2Captioner',
+                             pretrained='Salesforce/blip2-opt-2.7b')),
     noise_timestep=600, num_inference_steps=50, seed=0)
 train_dataloader = dict(
     batch_sampler=dict(type='SelfImprovingBatchSampler',

@@ -1,10 +1,10 @@
-# Diff-2-in-1 two-stage self-improving training on vpd_ade20k_seg.py:
-# VPD's segmentation head (Table 4). Stage 1 = vpd_ade20k_seg.py's recipe, stage 2 as long
-# again on labelled + synthetic images (see _base_/selfimprove.py).
+# Diff-2-in-1 two-stage self-improving training on vpd_ade20k_seg.py: VPD's
+# segmentation head (Table 4). Stage 1 = vpd_ade20k_seg.py's recipe, stage 2
+# as long again on labelled + synthetic images (see _base_/selfimprove.py).
 #   python tools/create_synthetic.py configs/diff2in1/vpd_ade20k_seg_selfimprove.py
 #   python tools/train.py configs/diff2in1/vpd_ade20k_seg_selfimprove.py
-# Captions: one JSON object {image file name: caption} (BLIP-2 in the
-# paper; or synthetic_data.captions=dict(type='captioner', model=...)).
+# Captions by BLIP-2 (the paper; a local folder works offline), or from a
+# JSON file {image file name: caption}: captions=dict(type='json', file=...).
 _base_ = ['./vpd_ade20k_seg.py', './_base_/selfimprove.py']
 
 _warmup = _base_.train_cfg.max_iters
@@ -19,7 +19,10 @@ synthetic_data = dict(
     generator=dict(unet={{_base_.unet}}, vae={{_base_.vae}},
                    text_encoder={{_base_.text_encoder}},
                    scheduler=_base_.si_sd_scheduler),
-    captions=dict(type='json', file='data/ade/captions.json'),
+    # BLIP-2 captions (paper); or dict(type='json', file=...) / 'dataset'
+    captions=dict(type='captioner',
+                  model=dict(type='Blip2Captioner',
+                             pretrained='Salesforce/blip2-opt-2.7b')),
     noise_timestep=600, num_inference_steps=50, seed=0, size=(512, 512))
 train_dataloader = dict(
     batch_sampler=dict(type='SelfImprovingBatchSampler',

@@ -3,8 +3,8 @@
 Importing this package registers every model component (the MODELS registry
 lists it in ``locations``).
 """
-from . import (backbones, data_preprocessors, estimators, fusions, heads,
-               losses, necks, pretrainers)
+from . import (backbones, captioners, data_preprocessors, estimators,
+               fusions, heads, losses, necks, pretrainers)
 
-__all__ = ['backbones', 'data_preprocessors', 'estimators', 'fusions',
+__all__ = ['backbones', 'captioners', 'data_preprocessors', 'estimators', 'fusions',
            'heads', 'losses', 'necks', 'pretrainers']
