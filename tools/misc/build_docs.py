@@ -29,6 +29,7 @@ NAV = [
         {'Diffusion parts': 'docs/user_guides/diffusion_parts.md'},
         {'DiT backbones': 'docs/user_guides/dit_backbones.md'},
         {'Heads': 'docs/user_guides/heads.md'},
+        {'Self-improving training': 'docs/user_guides/self_improving.md'},
     ]},
     {'Model zoo': [
         {'Index': 'model_zoo/README.md'},
