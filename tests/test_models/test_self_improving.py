@@ -335,3 +335,28 @@ def test_every_method_trains_both_stages_from_its_config(tmp_path, config):
     moved = [k for k, v in creation.items() if v.is_floating_point() and
              not torch.equal(v, state['estimator.' + k])]
     assert moved   # θ_C follows θ_E by EMA, it does not equal it
+
+
+SELFIMPROVE_CONFIGS = sorted(
+    osp.relpath(p, REPO) for p in __import__('glob').glob(
+        osp.join(REPO, 'configs', '*', '*_selfimprove*.py')))
+
+
+@pytest.mark.parametrize('config', SELFIMPROVE_CONFIGS)
+def test_selfimprove_configs_wrap_their_stage1_config(config):
+    """Each *_selfimprove config wraps its stage-1 config's model, draws
+    warm-up batches for exactly the hook's warm-up, and labels a synthetic
+    folder that create_synthetic.py writes."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert cfg.model.type == 'SelfImprovingEstimator'
+    assert cfg.model.estimator.type in ('DiffusionPerceptor', 'MERGE',
+                                        'JointNet')
+    if config.endswith('_nyu_real.py'):
+        return
+    hook = [h for h in cfg.custom_hooks if h.type == 'SelfImprovingHook']
+    assert len(hook) == 1
+    assert hook[0].warmup_iters == cfg.train_dataloader.batch_sampler.\
+        warmup_iters < cfg.train_cfg.max_iters
+    synthetic = cfg.train_dataloader.dataset.datasets[-1]
+    assert synthetic.type == 'ImageCaptionDataset' and synthetic.unlabelled
+    assert synthetic.data_root == cfg.synthetic_data.out_dir

@@ -18,6 +18,21 @@ si_sd_scheduler = dict(type='DDPMScheduler', beta_start=0.00085,
                        beta_end=0.012, beta_schedule='scaled_linear',
                        num_train_timesteps=1000)
 si_ema_alpha = 0.998
+si_hook = dict(type='SelfImprovingHook', ema_alpha=si_ema_alpha,
+               ema_interval_samples=40)
+# create_synthetic.py's settings (+ out_dir and generator per config):
+# BLIP-2 captions as the paper (a local folder works offline; or
+# dict(type='json', file=...) / dict(type='dataset'))
+si_synthetic_data = dict(
+    captions=dict(type='captioner',
+                  model=dict(type='Blip2Captioner',
+                             pretrained='Salesforce/blip2-opt-2.7b')),
+    noise_timestep=600, num_inference_steps=50, seed=0)
+# the unlabelled part (+ data_root per config)
+si_synthetic_dataset = dict(
+    type='ImageCaptionDataset', unlabelled=True,
+    pipeline=[dict(type='LoadImage'), dict(type='RandomFlip', prob=0.5),
+              dict(type='PackDenseInputs')])
 # the labelled and unlabelled parts' metainfo differ (class names, palette)
 si_concat_ignore_keys = ['dataset_name', 'classes', 'palette']
 
