@@ -129,6 +129,13 @@ def test_synthetic_labels_come_from_theta_c(model):
         for i in range(2)])
     for s, o in zip(unlabelled, out):
         torch.testing.assert_close(o.pred_normal.data, s.gt_normal.data)
+    # ... or with θ_E when asked
+    model.eval_with = 'exploitation'
+    out = model.predict(inputs[1:], [DenseDataSample(metainfo=dict(
+        img_shape=(64, 64), ori_shape=(64, 64), sample_idx=i + 1))
+        for i in range(2)])
+    torch.testing.assert_close(out[0].pred_normal.data,
+                               by_e[0].pred_normal.data)
 
 
 def test_unlabelled_samples_in_stage1_are_refused(model):

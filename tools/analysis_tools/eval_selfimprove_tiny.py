@@ -121,6 +121,22 @@ def train_and_test(method, variant, seed, args):
     return result
 
 
+def test_exploitation_copy(method, seed, args):
+    """Held-out metrics of θ_E (the trained copy) of a stage-2 run, to
+    tell the EMA's lag from the synthetic data's effect (cached)."""
+    _, _, si, _, _, held_out, _ = METHODS[method]
+    work = osp.join(args.work_dir, f'{method}_stage2_s{seed}')
+    out = osp.join(work, 'held_out_theta_e.json')
+    if not osp.isfile(out):
+        ckpt = open(osp.join(work, 'last_checkpoint')).read().strip()
+        run(['tools/test.py', si, ckpt, '--work-dir',
+             osp.join(work, 'theta_e'), '--out', out, '--cfg-options',
+             f'test_dataloader.dataset.num_samples={held_out}',
+             'model.eval_with=exploitation'],
+            osp.join(work, 'test_theta_e.log'))
+    return json.load(open(out))
+
+
 def summarise(values):
     if not values:
         return None
@@ -141,10 +157,12 @@ def main(argv=None):
                 res = train_and_test(method, variant, seed, args)
                 results.setdefault(method, {}).setdefault(variant, {})[
                     seed] = res
+            results[method].setdefault('stage2_theta_e', {})[seed] = dict(
+                held_out=test_exploitation_copy(method, seed, args))
         for split in ('held_out', 'nyu'):
             for key, lower in figures:
                 cells = {}
-                for variant in ('stage1', 'stage2'):
+                for variant in ('stage1', 'stage2', 'stage2_theta_e'):
                     vals = [r[split][key] for r in
                             results[method][variant].values()
                             if r.get(split) and key in r[split]]
@@ -158,16 +176,23 @@ def main(argv=None):
                 print(f'{name}.stage1={m1:.3f}+-{s1:.3f}')
                 print(f'{name}.stage2={m2:.3f}+-{s2:.3f}')
                 print(f'{name}.stage2_better={better}')
+                theta_e = '-'
+                if cells['stage2_theta_e'][0] is not None:
+                    (m3, s3), v3 = cells['stage2_theta_e']
+                    print(f'{name}.stage2_theta_e={m3:.3f}+-{s3:.3f}')
+                    theta_e = (f'{m3:.2f} ± {s3:.2f} '
+                               f'({", ".join(f"{v:.2f}" for v in v3)})')
                 rows.append(
                     f'| {method} | {split} | {key} | {m1:.2f} ± {s1:.2f} '
                     f'({", ".join(f"{v:.2f}" for v in v1)}) | {m2:.2f} ± '
                     f'{s2:.2f} ({", ".join(f"{v:.2f}" for v in v2)}) | '
-                    f'{"yes" if better else "no"} |')
+                    f'{theta_e} | {"yes" if better else "no"} |')
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
     table = ['| method | test set | figure | stage 1 alone (per seed) | '
-             'stage 1 + 2 (per seed) | stage 2 better |',
-             '|---|---|---|---|---|---|'] + rows
+             'stage 1 + 2, θ_C (per seed) | stage 1 + 2, θ_E | '
+             'θ_C better than stage 1 |',
+             '|---|---|---|---|---|---|---|'] + rows
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write('\n'.join(table) + '\n')
     print('\n'.join(table))

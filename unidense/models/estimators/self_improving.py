@@ -86,6 +86,11 @@ class SelfImprovingEstimator(BaseDenseEstimator):
             for estimators that extract frozen-backbone features
             (:class:`DiffusionPerceptor`); θ_C's and θ_E's passes of a batch
             then share one backbone pass, and unchanged images reuse theirs.
+        eval_with (str): the copy that predicts once stage 2 has begun:
+            'creation' (θ_C, the released protocol) or 'exploitation'
+            (θ_E; e.g. ``--cfg-options model.eval_with=exploitation`` at
+            test time, to tell the EMA's lag from the synthetic data's
+            effect).
 
     State: ``creation.*`` (θ_C, the trainable keys of the estimator) and
     ``creation_ready`` (0 before stage 2). Both are in trainable-only
@@ -96,6 +101,7 @@ class SelfImprovingEstimator(BaseDenseEstimator):
                  estimator,
                  stage1_checkpoint: Optional[str] = None,
                  feature_cache: Optional[dict] = None,
+                 eval_with: str = 'creation',
                  init_cfg: Optional[dict] = None):
         inner = self.build_part(estimator)
         if not isinstance(inner, BaseDenseEstimator):
@@ -104,6 +110,11 @@ class SelfImprovingEstimator(BaseDenseEstimator):
         super().__init__(data_preprocessor=inner.data_preprocessor,
                          init_cfg=init_cfg)
         self.estimator = inner
+        if eval_with not in ('creation', 'exploitation'):
+            raise ValueError(f"SelfImprovingEstimator: eval_with="
+                             f"{eval_with!r}, expected 'creation' or "
+                             f"'exploitation'")
+        self.eval_with = eval_with
         if stage1_checkpoint:
             from unidense.utils.checkpoint_io import load_checkpoint_safe
             load_trainable_checkpoint(
@@ -300,14 +311,15 @@ class SelfImprovingEstimator(BaseDenseEstimator):
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[Sequence] = None) -> List:
-        """θ_C's predictions once stage 2 has begun, θ_E's before."""
+        """θ_C's predictions once stage 2 has begun (``eval_with``), θ_E's
+        before."""
         with self._shared_features():
-            if self.in_stage2:
+            if self.in_stage2 and self.eval_with == 'creation':
                 return self._run_creation(inputs, data_samples)
             return self.estimator.predict(inputs, data_samples)
 
     def _forward(self, inputs: torch.Tensor,
                  data_samples: Optional[Sequence] = None):
-        if self.in_stage2:
+        if self.in_stage2 and self.eval_with == 'creation':
             return self._run_creation(inputs, data_samples, mode='tensor')
         return self.estimator._forward(inputs, data_samples)
