@@ -98,8 +98,12 @@ def format_results(entries):
         for result in model.get('Results', []) or []:
             metrics = ', '.join(f'{k} {v}' for k, v in
                                 result.get('Metrics', {}).items())
+            source = result_source(result)
+            protocol = result.get('Protocol')
+            if protocol:
+                source += f'; {protocol}'
             cells.append(f'{result["Dataset"]}: {metrics} '
-                         f'({result_source(result)})')
+                         f'({source.replace("|", "/")})')
     return '<br>'.join(cells) if cells else 'no result yet'
 
 
