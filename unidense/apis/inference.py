@@ -78,7 +78,9 @@ def init_model(config: Union[str, os.PathLike, 'Config'],
     """Build a model from a config and load a checkpoint into it.
 
     Args:
-        config: a config file or a loaded ``mmengine.Config``.
+        config: a config file, a loaded ``mmengine.Config`` or a folder
+            written by ``tools/model_converters/export_diffusers.py``
+            (config, converters and model card; no checkpoint then).
         checkpoint: a ``.pth`` written by unidense (trainable-only weights
             load onto the config's frozen parts), a ``.safetensors`` file,
             or None (the config's weights: pretrained frozen parts, random
@@ -98,6 +100,15 @@ def init_model(config: Union[str, os.PathLike, 'Config'],
     from unidense.registry import MODELS
     from unidense.utils.checkpoint_io import load_checkpoint_safe
     from unidense.utils.trainable_state import load_trainable_checkpoint
+    from .pretrained_folder import (is_pretrained_folder,
+                                    load_pretrained_folder)
+    if isinstance(config, (str, os.PathLike)) and is_pretrained_folder(
+            config):
+        if checkpoint is not None or cfg_options:
+            raise ValueError(f'{config} is a pretrained folder: it carries '
+                             f'its weights and config (no checkpoint or '
+                             f'cfg_options)')
+        return load_pretrained_folder(os.fspath(config), device=device)
     if isinstance(config, (str, os.PathLike)):
         if not os.path.isfile(config):
             raise FileNotFoundError(f'{config}: no such config file')
