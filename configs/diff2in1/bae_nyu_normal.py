@@ -4,7 +4,8 @@
 # NLL). The released Diff-2-in-1 instance.
 # Train: python tools/train.py configs/diff2in1/bae_nyu_normal.py
 # Test:  python tools/test.py configs/diff2in1/bae_nyu_normal.py CKPT
-_base_ = ['./_base_/sd15_features.py', '../_base_/default_runtime.py']
+_base_ = ['./_base_/sd15_features.py', '../_base_/default_runtime.py',
+          '../_base_/datasets/nyu_normal.py']
 
 model = dict(
     _delete_=True,
@@ -19,42 +20,14 @@ model = dict(
     # aspect-preserving) as the released code; predictions go back to 480x640
     input_size=(512, 512))
 
-# NYUv2 normals in Bae et al.'s layout (nyu/{train,test}/{img,norm}/*.png,
-# split files "img_path norm_path"; 795 / 654). No dataset base config for
-# normals exists, so both parts are here.
-_nyu_normal = dict(type='NYUv2Dataset', data_root='data/nyu_normal',
-                   columns=('img_path', 'normal_path'))
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadNormal'),
-    dict(type='RandomFlip', prob=0.5),  # negates the normals' x
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackDenseInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadNormal'),
-    dict(type='PackDenseInputs'),
-]
-# batch 8 (Diff-2-in-1 stage 1)
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(_nyu_normal, ann_file='train.txt', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(_nyu_normal, ann_file='test.txt', test_mode=True,
-                 pipeline=test_pipeline))
+# NYUv2 normals in Bae et al.'s layout, Bae's pooled protocol
+# (../_base_/datasets/nyu_normal.py); batch 8 (Diff-2-in-1 stage 1)
+train_pipeline = _base_.nyu_normal_train_pipeline
+test_pipeline = _base_.nyu_normal_test_pipeline
+train_dataloader = _base_.nyu_normal_train_dataloader
+val_dataloader = _base_.nyu_normal_test_dataloader
 test_dataloader = val_dataloader
-# Bae's protocol (= the released Diff-2-in-1 one with pi): angular errors of
-# every valid pixel pooled over the 654 images, at 480x640
-val_evaluator = dict(type='NormalMetric', reduction='pooled',
-                     thresholds=(11.25, 22.5, 30.0))
+val_evaluator = _base_.nyu_normal_evaluator
 test_evaluator = val_evaluator
 
 # 50 epochs x 795 / 8 ~ 5000 iterations; Bae's AdamW (wd 0.01) with

@@ -1,7 +1,7 @@
 """Export a trained MERGE as a from_pretrained-style folder.
 
     python tools/model_converters/export_diffusers.py CONFIG CKPT OUT_DIR
-        [--set NAME=CKPT ...] [--name default] [--metrics test_out.json]
+        [--set NAME=CKPT[@TASK] ...] [--name default] [--metrics test_out.json]
         [--protocol TEXT]
 
 ``OUT_DIR`` gets the model config (the frozen base referenced by hub id or
@@ -31,7 +31,9 @@ def parse_args(argv=None):
     parser.add_argument('--name', default='default',
                         help='name of the checkpoint\'s converter set')
     parser.add_argument('--set', action='append', default=[],
-                        metavar='NAME=CKPT', help='another converter set')
+                        metavar='NAME=CKPT[@TASK]',
+                        help="another converter set; TASK 'depth' or "
+                        "'normal' (default: the config's model.task)")
     parser.add_argument('--metrics', help='a tools/test.py --out JSON')
     parser.add_argument('--protocol', help='how the metrics were measured')
     return parser.parse_args(argv)
@@ -42,11 +44,13 @@ def main(argv=None):
     from mmengine.config import Config
 
     from unidense.apis.pretrained_folder import save_pretrained_folder
-    sets = {args.name: args.checkpoint}
+    sets, tasks = {args.name: args.checkpoint}, {}
     for spec in args.set:
         name, sep, path = spec.partition('=')
         if not sep or not name or not path:
-            raise SystemExit(f'--set {spec!r}: expected NAME=CKPT')
+            raise SystemExit(f'--set {spec!r}: expected NAME=CKPT[@TASK]')
+        if '@' in path:
+            path, tasks[name] = path.rsplit('@', 1)
         sets[name] = path
     for name, path in sets.items():
         if not osp.isfile(path):
@@ -58,7 +62,8 @@ def main(argv=None):
             metrics = json.load(f)
     cfg = Config.fromfile(args.config)
     folder = save_pretrained_folder(cfg, sets, args.out_dir,
-                                    default=args.name, metrics=metrics,
+                                    default=args.name, tasks=tasks,
+                                    metrics=metrics,
                                     protocol=args.protocol)
     print(f'exported {sorted(sets)} to {folder}')
     return 0

@@ -24,6 +24,8 @@ from typing import Dict, Mapping, Optional
 import torch
 
 MANIFEST = 'unidense_model.json'
+_TASK_TEXT = dict(depth='relative depth (affine-invariant, 0 near)',
+                  normal='surface normals (unit vectors)')
 CONFIG = 'unidense_config.py'
 
 
@@ -52,14 +54,15 @@ def _model_card(cfg, sets: Dict[str, str], metrics: Optional[dict],
         data = ' + '.join(d.get('type', '?') for d in train['datasets'])
     lines = [
         '---', 'library_name: unidense', f'base_model: {base}',
-        'tags: [depth-estimation, merge, unidense]', '---', '',
+        f'tags: [{cfg.model.get("task", "depth")}-estimation, merge, '
+        'unidense]', '---', '',
         f'# MERGE converters on {base}', '',
         'Grouped converters (MERGE, NeurIPS 2025) that turn the frozen '
-        'text-to-image DiT into a depth estimator; the DiT itself is not '
+        'text-to-image DiT into a dense estimator; the DiT itself is not '
         'in this folder and stays untouched (text-to-image mode gives its '
         'images bit for bit).', '',
         f'- **Base model**: `{base}` (frozen, loaded by reference)',
-        f'- **Task**: relative depth (affine-invariant, 0 near), '
+        f'- **Task**: {_TASK_TEXT[cfg.model.get("task", "depth")]}, '
         f'{cfg.model.get("num_inference_steps")} denoising step(s), '
         f'ensemble {cfg.model.get("ensemble_size")}',
         f'- **Training data**: {data}',
@@ -83,6 +86,7 @@ def _model_card(cfg, sets: Dict[str, str], metrics: Optional[dict],
 
 def save_pretrained_folder(cfg, sets: Mapping[str, object], folder: str,
                            default: Optional[str] = None,
+                           tasks: Optional[Mapping[str, str]] = None,
                            metrics: Optional[dict] = None,
                            protocol: Optional[str] = None) -> str:
     """Write a MERGE folder.
@@ -93,6 +97,8 @@ def save_pretrained_folder(cfg, sets: Mapping[str, object], folder: str,
             fusion's converters (``fusion.*`` keys).
         folder: output folder (created; files written atomically).
         default: the set active after loading (default: the first).
+        tasks: ``{set name: 'depth' | 'normal'}`` (default: the config's
+            ``model.task``).
         metrics, protocol: for the model card.
 
     Returns:
@@ -132,9 +138,12 @@ def save_pretrained_folder(cfg, sets: Mapping[str, object], folder: str,
                             else dict(cfg.model)))
     write_text_atomic(osp.join(folder, CONFIG), model_cfg.pretty_text)
     base = _base_reference(cfg.model)
+    task = cfg.model.get('task', 'depth')
     manifest = dict(model_class='MERGE', config=CONFIG,
-                    converter_sets=files, default_set=default,
-                    base_model=base)
+                    converter_sets=files,
+                    converter_tasks={n: (tasks or {}).get(n, task)
+                                     for n in files},
+                    default_set=default, base_model=base)
     write_text_atomic(osp.join(folder, MANIFEST),
                       json.dumps(manifest, indent=2) + '\n')
     write_text_atomic(osp.join(folder, 'README.md'),
@@ -165,7 +174,9 @@ def load_pretrained_folder(folder: str,
         path = osp.join(folder, rel)
         if not osp.isfile(path):
             raise FileNotFoundError(f'{path}: converter set {name!r} missing')
-        model.load_converter_set(name, load_safetensors(path))
+        model.load_converter_set(
+            name, load_safetensors(path),
+            task=manifest.get('converter_tasks', {}).get(name))
     model.set_mode(manifest['default_set'])
     model.cfg = cfg
     return model.to(device).eval()

@@ -126,3 +126,57 @@ def test_exported_folder_round_trips_bitwise(model, tmp_path):
     assert isinstance(loaded.cfg, Config)
     with pytest.raises(ValueError, match='pretrained folder'):
         init_model(str(out), checkpoint=ckpt)
+
+
+NORMAL_TINY = osp.join(REPO, 'configs', 'merge', 'pixart_normal_tiny.py')
+
+
+def _normal_batch(n=2):
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+
+    from unidense.registry import DATASETS
+    cfg = Config.fromfile(NORMAL_TINY)
+    ds = DATASETS.build(dict(cfg.val_dataloader.dataset, num_samples=n))
+    batch = pseudo_collate([ds[i] for i in range(n)])
+    inputs = torch.stack(batch['inputs']).float() / 127.5 - 1
+    return inputs, batch['data_samples']
+
+
+def test_normal_estimation_trains_and_predicts_unit_normals():
+    torch.manual_seed(0)
+    model = init_model(NORMAL_TINY)
+    model.train()
+    inputs, samples = _normal_batch()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-3)
+    losses = []
+    for step in range(8):
+        torch.manual_seed(step % 2)   # the same two noise draws in turn
+        loss = model.loss(inputs, samples)['loss_mse']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-2] < losses[0] and losses[-1] < losses[1], losses
+    model.eval()
+    out = model.predict(inputs, samples)
+    normal = out[0].pred_normal.data
+    assert normal.shape == (3, 64, 64) and out[0].pred_depth is None
+    torch.testing.assert_close(normal.norm(dim=0), torch.ones(64, 64),
+                               rtol=0, atol=1e-4)
+
+
+def test_a_normal_set_next_to_depth_sets(model):
+    normal = init_model(NORMAL_TINY)
+    state = {f'fusion.{k}': v for k, v in normal.fusion.state_dict().items()
+             if k in normal.converter_keys()}
+    model.load_converter_set('normals', state, task='normal')
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    model.set_mode('normals')
+    assert model.task == 'normal'
+    assert torch.equal(model.estimate_depth(x, noise_seeds=[0]),
+                       normal.estimate_depth(x, noise_seeds=[0]))
+    model.set_mode('default')
+    assert model.task == 'depth'
+    assert model.estimate_depth(x, noise_seeds=[0]).shape == (1, 1, 64, 64)

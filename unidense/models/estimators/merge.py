@@ -17,6 +17,10 @@ from unidense.structures import stack_pixel_field
 from .base_dense_estimator import BaseDenseEstimator
 
 MODES = ('depth', 't2i')
+TASKS = ('depth', 'normal')
+# target field, validity field and codec methods per task
+_TASK_FIELDS = {'depth': ('gt_depth_norm', 'gt_depth_valid'),
+                'normal': ('gt_normal', 'gt_normal_valid')}
 PREDICTION_TYPES = ('epsilon', 'v_prediction', 'flow')
 
 
@@ -72,6 +76,11 @@ class MERGE(BaseDenseEstimator):
         guidance: FLUX guidance value fed to the guidance embedder in depth
             mode (0 as the official code).
         mode: initial mode, 'depth' or 't2i'.
+        task: what the converters estimate: 'depth' (affine-invariant
+            depth, 1-channel maps replicated to RGB for the VAE) or
+            'normal' (MERGE's normal extension: unit normals as 3-channel
+            images through the VAE, ``gt_normal`` targets, ``pred_normal``
+            the per-pixel normalised mean of the ensemble).
         eval_seed: each image's starting noise is seeded with ``eval_seed +
             sample_idx`` (``dist_test.sh`` equals ``test.py``); None: global.
         train_seed: if set, each sample's timestep and noise come from a
@@ -99,6 +108,7 @@ class MERGE(BaseDenseEstimator):
                  processing_res: Optional[int] = None,
                  guidance: float = 0.0,
                  mode: str = 'depth',
+                 task: str = 'depth',
                  eval_seed: Optional[int] = 0,
                  train_seed: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -134,6 +144,10 @@ class MERGE(BaseDenseEstimator):
         self.num_inference_steps = int(num_inference_steps)
         self.ensemble_size = int(ensemble_size)
         self.guidance = guidance
+        if task not in TASKS:
+            raise ValueError(f'MERGE: task={task!r}, expected one of {TASKS}')
+        self.task = task
+        self._set_tasks = {'default': task}
         # named converter sets (plain tensors, not parameters: they do not
         # train and stay out of checkpoints); the fusion holds the active one
         self._converter_sets: Dict[str, Dict[str, torch.Tensor]] = {}
@@ -159,6 +173,7 @@ class MERGE(BaseDenseEstimator):
                     if key in sets[mode]:
                         value.copy_(sets[mode][key])
             self.active_set = mode
+            self.task = self._set_tasks.get(mode, self.task)
         self.mode = 't2i' if mode == 't2i' else 'depth'
         return self
 
@@ -178,13 +193,16 @@ class MERGE(BaseDenseEstimator):
         self._converter_sets[name] = {k: state[k].detach().clone()
                                       for k in self.converter_keys()}
 
-    def load_converter_set(self, name: str, source) -> 'MERGE':
+    def load_converter_set(self, name: str, source,
+                           task: Optional[str] = None) -> 'MERGE':
         """Add a named set of converters for the same frozen backbone.
 
         Args:
             name: e.g. 'indoor'; 'default' names the model's own set
                 (loading it replaces the converters in the fusion); 't2i'
                 and 'depth' are modes.
+            task: 'depth' or 'normal' (default: the model's ``task``);
+                :meth:`set_mode` switches to it with the set.
             source: a unidense checkpoint of a MERGE with this backbone
                 and fusion (``.pth`` written by unidense or
                 ``.safetensors``; keys ``fusion.*``), or a state dict of
@@ -215,6 +233,11 @@ class MERGE(BaseDenseEstimator):
         if bad:
             raise ValueError(f'MERGE.load_converter_set({name!r}): shapes '
                              f'of {where} do not fit the fusion: {bad[:5]}')
+        task = task or self._set_tasks.get(name, self.task)
+        if task not in TASKS:
+            raise ValueError(f'MERGE.load_converter_set({name!r}): task='
+                             f'{task!r}, expected one of {TASKS}')
+        self._set_tasks[name] = task
         self._converter_sets[name] = {
             k: state[k].detach().to(own[k].device, own[k].dtype).clone()
             for k in keys}
@@ -282,26 +305,35 @@ class MERGE(BaseDenseEstimator):
 
     # ------------------------------------------------------------------ loss
     def _encode_targets(self, inputs, data_samples):
-        """(B, C, h, w) RGB and depth latents in the converters' dtype."""
-        depth = stack_pixel_field(data_samples, 'gt_depth_norm')
-        if depth is None:
-            raise KeyError('MERGE.loss: the samples have no gt_depth_norm; '
-                           'add NormalizeDepth to the train pipeline')
-        if depth.shape[-2:] != inputs.shape[-2:]:
+        """(B, C, h, w) RGB and target (depth / normal) latents in the
+        converters' dtype."""
+        field = _TASK_FIELDS[self.task][0]
+        target = stack_pixel_field(data_samples, field)
+        if target is None:
+            hint = ('add NormalizeDepth to the train pipeline'
+                    if self.task == 'depth' else 'add LoadNormal')
+            raise KeyError(f'MERGE.loss (task={self.task!r}): the samples '
+                           f'have no {field}; {hint}')
+        if target.shape[-2:] != inputs.shape[-2:]:
             raise ValueError(
-                f'MERGE.loss: gt_depth_norm {tuple(depth.shape)} and inputs '
+                f'MERGE.loss: {field} {tuple(target.shape)} and inputs '
                 f'{tuple(inputs.shape)} differ in size; resize both in the '
                 f'pipeline')
-        depth = depth.to(inputs.device)
+        target = target.to(inputs.device).float()
         with torch.no_grad():
             z_rgb = self.codec.encode_rgb(inputs)
-            z_depth = self.codec.encode_depth(depth.float())
+            z_target = (self.codec.encode_depth(target) if self.task ==
+                        'depth' else self.codec.encode_normal(target))
         dtype = self.compute_param().dtype
-        return z_rgb.to(dtype), z_depth.to(dtype)
+        return z_rgb.to(dtype), z_target.to(dtype)
 
     def _masked_mse(self, pred, target, inputs, data_samples):
         sq = (pred.float() - target.float())**2
-        valid = stack_pixel_field(data_samples, 'gt_depth_valid')
+        field = _TASK_FIELDS[self.task][1]
+        valid = stack_pixel_field(data_samples, field)
+        if valid is None and self.task == 'normal':
+            normals = stack_pixel_field(data_samples, 'gt_normal')
+            valid = normals.abs().sum(1, keepdim=True) > 0
         if not self.loss_mask or valid is None:
             return sq.mean()
         invalid = (~valid.to(inputs.device).bool()).float()
@@ -312,13 +344,15 @@ class MERGE(BaseDenseEstimator):
         return (sq * mask).sum() / mask.sum().clamp(min=1.0)
 
     def loss(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
-        """Denoising loss of the depth latent.
+        """Denoising loss of the depth (or normal) latent.
 
         Args:
             inputs: (B, 3, H, W) RGB in [-1, 1], H and W multiples of the
                 latent stride (8).
             data_samples: samples with ``gt_depth_norm`` (1, H, W) in
-                [-1, 1] and optionally ``gt_depth_valid`` (1, H, W) bool.
+                [-1, 1] and optionally ``gt_depth_valid`` (1, H, W) bool;
+                task 'normal': ``gt_normal`` (3, H, W) unit vectors (zero =
+                invalid) and optionally ``gt_normal_valid``.
 
         Returns:
             dict(loss_mse=scalar).
@@ -409,7 +443,9 @@ class MERGE(BaseDenseEstimator):
 
         Returns:
             (B, 1, H, W) relative depth in [0, 1] (0 near, 1 far) at the
-            input size (processed at ``processing_res``, resized back).
+            input size (processed at ``processing_res``, resized back);
+            task 'normal': (B, 3, H, W) unit normals (ensemble mean,
+            renormalised).
         """
         from unidense.pipelines import (depth_to_unit_range, ensemble_depth,
                                         restore_to_input_size)
@@ -428,6 +464,11 @@ class MERGE(BaseDenseEstimator):
                                      (n, ) + tuple(z_rgb.shape[1:]), z_rgb)
         z = self.sample_depth_latent(z_rgb, num_inference_steps, n,
                                      generator, init_latents=init)
+        if self.task == 'normal':
+            normals = self.codec.decode_normal(z).float()
+            normals = normals.view(-1, n, *normals.shape[1:]).mean(1)
+            return F.normalize(restore_to_input_size(normals, size), dim=1,
+                               eps=1e-6)
         d = depth_to_unit_range(self.codec.decode_depth(z).float())
         if n > 1:
             d = d.view(-1, n, *d.shape[1:])
@@ -442,10 +483,14 @@ class MERGE(BaseDenseEstimator):
         them to the ground truth (least squares in depth space).
         """
         self._require('depth', 'predict')
-        depth = self.estimate_depth(
+        maps = self.estimate_depth(
             inputs, processing_res=self.processing_res_for(data_samples),
             noise_seeds=self.eval_noise_seeds(data_samples, len(inputs)))
-        return self.restore_predictions(depth, inputs.shape[-2:],
+        if self.task == 'normal':
+            return self.restore_predictions(maps, inputs.shape[-2:],
+                                            data_samples, 'pred_normal',
+                                            is_normal=True)
+        return self.restore_predictions(maps, inputs.shape[-2:],
                                         data_samples, 'pred_depth')
 
     def _forward(self, inputs, data_samples=None):
