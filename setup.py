@@ -33,7 +33,9 @@ setup(
     include_package_data=True,
     install_requires=read_requirements('runtime'),
     extras_require=dict(dev=read_requirements('tests') +
-                        read_requirements('demo') + read_requirements('docs'),
+                        read_requirements('demo') + read_requirements('docs') +
+                        read_requirements('generation'),
+                        generation=read_requirements('generation'),
                         demo=read_requirements('demo'),
                         docs=read_requirements('docs'),
                         optional=read_requirements('optional')),

@@ -1,6 +1,8 @@
 """Registered metrics (METRICS)."""
 from .depth_metric import DepthMetric
 from .depth_presets import DEPTH_PRESETS, PROTOCOL_TO_PRESET, get_depth_preset
+from .generation_metrics import (FIDMetric, InceptionScoreMetric,
+                                 IntraLPIPSMetric, panorama_crops)
 from .iou_metric import IoUMetric
 from .multi_task_metric import MultiTaskMetric
 from .normal_metric import NormalMetric
@@ -8,4 +10,5 @@ from .saliency_metric import SaliencyMetric
 
 __all__ = ['DepthMetric', 'DEPTH_PRESETS', 'PROTOCOL_TO_PRESET',
            'get_depth_preset', 'IoUMetric', 'MultiTaskMetric', 'NormalMetric',
-           'SaliencyMetric']
+           'SaliencyMetric', 'FIDMetric', 'InceptionScoreMetric',
+           'IntraLPIPSMetric', 'panorama_crops']

@@ -1,0 +1,117 @@
+"""FID, Inception Score and intra-LPIPS on torchmetrics, with injected
+small extractors (nothing is downloaded)."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from scipy import linalg
+
+pytest.importorskip('torchmetrics')
+pytest.importorskip('torch_fidelity')
+
+from unidense.evaluation.metrics import (FIDMetric,  # noqa: E402
+                                         InceptionScoreMetric,
+                                         IntraLPIPSMetric, panorama_crops)
+
+REFERENCE = dict(type='SyntheticScenes', num_samples=12, img_size=32,
+                 seed=1000, test_mode=True,
+                 pipeline=[dict(type='LoadImage'),
+                           dict(type='PackDenseInputs')])
+
+
+class TinyFeatures(nn.Module):
+    """uint8 (B, 3, H, W) -> (B, 8): fixed random projection of pooled
+    pixels (float64 inside: comparisons stay exact to 1e-6)."""
+    num_features = 8
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.register_buffer('w', torch.randn(3 * 16, 8, generator=g))
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(x.float() / 255, 4)
+        return torch.tanh(x.flatten(1) @ self.w)
+
+
+def _samples(imgs):
+    return [dict(pred_img=i) for i in imgs]
+
+
+def _scene_images(n, seed):
+    from mmengine.registry import init_default_scope
+
+    from unidense.registry import DATASETS
+    init_default_scope('unidense')
+    ds = DATASETS.build(dict(REFERENCE, num_samples=n, seed=seed))
+    return torch.stack([ds[i]['inputs'] for i in range(n)])
+
+
+def _frechet(a, b):
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2)**2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def test_fid_equals_a_direct_frechet_computation():
+    metric = FIDMetric(reference=REFERENCE, feature_extractor=TinyFeatures())
+    fake = _scene_images(12, seed=5)
+    metric.process({}, _samples(fake[:6]))
+    metric.process({}, _samples(fake[6:]))   # two batches = one
+    got = metric.evaluate(12)['gen/fid']
+    ext = TinyFeatures()
+    real = ext(_scene_images(12, seed=1000)).double().numpy()
+    want = _frechet(real, ext(fake).double().numpy())
+    assert got == pytest.approx(want, rel=1e-4, abs=1e-6)
+    # the reference itself scores ~0; a shifted set scores more
+    metric.process({}, _samples(_scene_images(12, seed=1000)))
+    assert metric.evaluate(12)['gen/fid'] == pytest.approx(0, abs=1e-4)
+    metric.process({}, _samples((fake.float() * 0.3).to(torch.uint8)))
+    assert metric.evaluate(12)['gen/fid'] > got
+
+
+def test_inception_score_of_uniform_logits_is_one():
+    class Uniform(nn.Module):
+        def forward(self, x):
+            return torch.zeros(len(x), 10)
+    metric = InceptionScoreMetric(splits=2, feature_extractor=Uniform())
+    metric.process({}, _samples(torch.randint(0, 255, (8, 3, 16, 16),
+                                              dtype=torch.uint8)))
+    out = metric.evaluate(8)
+    assert out['gen/is'] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_intra_lpips_averages_the_six_crop_pairs():
+    class L1(nn.Module):   # a stand-in distance: mean absolute difference
+        def forward(self, a, b):
+            return (a - b).abs().flatten(1).mean(1)
+    metric = IntraLPIPSMetric(net=L1())
+    g = torch.Generator().manual_seed(0)
+    panos = torch.randint(0, 255, (2, 3, 8, 32), dtype=torch.uint8,
+                          generator=g)
+    metric.process({}, _samples(panos))
+    got = metric.evaluate(2)['gen/intra_lpips']
+    want = []
+    for p in panos:
+        crops = panorama_crops(p.float() / 127.5 - 1)
+        assert crops.shape == (4, 3, 8, 8)
+        want.append(np.mean([(crops[i] - crops[j]).abs().mean().item()
+                             for i in range(4) for j in range(i + 1, 4)]))
+    assert metric.pairs == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    assert got == pytest.approx(float(np.mean(want)), rel=1e-6)
+
+
+def test_missing_weights_are_named_never_downloaded(tmp_path):
+    with pytest.raises(FileNotFoundError, match='inception_weights'):
+        FIDMetric(reference=REFERENCE)
+    missing = str(tmp_path / 'pt_inception.pth')
+    with pytest.raises(FileNotFoundError, match='pt_inception.pth'):
+        InceptionScoreMetric(inception_weights=missing)
+    with pytest.raises(FileNotFoundError, match='alexnet'):
+        IntraLPIPSMetric()
+    metric = InceptionScoreMetric(feature_extractor=TinyFeatures())
+    with pytest.raises(ValueError, match='no generated image'):
+        metric.evaluate(0)
+    with pytest.raises(KeyError, match='pred_img'):
+        metric.process({}, [dict(img=torch.zeros(3, 4, 4))])

@@ -1,0 +1,281 @@
+"""Generation metrics on torchmetrics: FID, Inception Score, intra-LPIPS.
+
+Why torchmetrics: its metrics keep their statistics as distributed-aware
+states (summed features and covariances for FID, logits for IS), so every
+rank scores its own share of the generated images and ``compute()``
+gathers them; its FID and IS use torch-fidelity's port of the TF Inception
+network (``FeatureExtractorInceptionV3``), the reference-faithful features
+of paper-grade numbers, and resize inputs to 299x299 with antialiasing
+(``antialias=True``; the TF original resizes without). Intra-LPIPS uses
+torchmetrics' LPIPS network (AlexNet + the LPIPS v0.1 linear heads it
+ships).
+
+Offline (our machines and CI) nothing is downloaded silently: the
+Inception weights come from a local file (``inception_weights``, torch-
+fidelity's ``pt_inception-2015-12-05-6726825d.pth``), the LPIPS backbone
+from a local AlexNet file (``alexnet_weights``), or a feature extractor is
+injected (``feature_extractor``: a module or a MODELS config; tests use a
+small random one). Missing weights raise an error naming the path.
+
+Each metric reads the generated image of a prediction from ``pred_img``:
+(3, H, W) float in [0, 1] or uint8 (the generation evaluator writes it).
+``evaluate`` runs torchmetrics' ``compute`` on every rank (it gathers the
+states itself) instead of mmengine's result collection.
+"""
+import os.path as osp
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.evaluator import BaseMetric
+
+from unidense.registry import METRICS, MODELS
+
+
+def _images(data_samples, field: str) -> torch.Tensor:
+    """(B, 3, H, W) uint8 from the samples' ``field``."""
+    imgs = []
+    for i, s in enumerate(data_samples):
+        img = s.get(field) if isinstance(s, dict) else getattr(s, field,
+                                                                None)
+        if img is None:
+            raise KeyError(f'sample {i} has no {field!r} (the generated '
+                           f'image, (3, H, W) in [0, 1] or uint8)')
+        img = getattr(img, 'data', img)
+        img = torch.as_tensor(img)
+        if img.dim() != 3 or img.shape[0] != 3:
+            raise ValueError(f'sample {i}: {field} must be (3, H, W), got '
+                             f'{tuple(img.shape)}')
+        if img.dtype != torch.uint8:
+            img = (img.float().clamp(0, 1) * 255).round().to(torch.uint8)
+        imgs.append(img)
+    return torch.stack(imgs)
+
+
+def _extractor(feature_extractor, weights: Optional[str], kind: str,
+               allow_download: bool):
+    """The injected module, or torchmetrics' default feature argument."""
+    if feature_extractor is not None:
+        return MODELS.build(feature_extractor) if isinstance(
+            feature_extractor, dict) else feature_extractor
+    if weights is None and not allow_download:
+        raise FileNotFoundError(
+            f'{kind}: no Inception weights: give inception_weights='
+            f'<local pt_inception-2015-12-05-6726825d.pth> (torch-fidelity), '
+            f'inject a feature_extractor, or allow_download=True')
+    if weights is not None and not osp.isfile(weights):
+        raise FileNotFoundError(f'{kind}: inception_weights {weights!r} not '
+                                f'found')
+    return None
+
+
+class _TorchmetricsMetric(BaseMetric):
+    """A BaseMetric whose state is a torchmetrics metric."""
+
+    def __init__(self, pred_field: str = 'pred_img',
+                 prefix: Optional[str] = None, collect_device: str = 'cpu'):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.pred_field = pred_field
+        self.num_images = 0
+
+    def process(self, data_batch, data_samples: Sequence) -> None:
+        imgs = _images(data_samples, self.pred_field)
+        self.update(imgs, data_samples)
+        self.num_images += len(imgs)
+
+    def compute_metrics(self, results: list) -> dict:  # pragma: no cover
+        raise NotImplementedError('evaluate() computes the metric')
+
+    def evaluate(self, size: int) -> dict:
+        if self.num_images == 0:
+            raise ValueError(f'{type(self).__name__}: no generated image was '
+                             f'processed')
+        metrics = {f'{self.prefix}/{k}' if self.prefix else k: v
+                   for k, v in self.compute().items()}
+        self.reset()
+        return metrics
+
+
+@METRICS.register_module()
+class FIDMetric(_TorchmetricsMetric):
+    """Fréchet Inception Distance of generated images to a reference set
+    (torchmetrics ``FrechetInceptionDistance``).
+
+    Args:
+        reference (dict): a DATASETS config whose images are the real set
+            (e.g. held-out SyntheticScenes, MS-COCO val images); read once,
+            each rank its share.
+        reference_limit (int, optional): only the first N reference images.
+        feature (int): Inception feature layer (2048 for the standard FID).
+        inception_weights (str): local torch-fidelity Inception weights.
+        feature_extractor (dict | nn.Module, optional): replaces Inception
+            (needs ``num_features``... any module mapping uint8 (B, 3, H,
+            W) to (B, D) features).
+        antialias (bool): antialiased resize to 299 (torchmetrics default).
+        allow_download (bool): let torch-fidelity download the weights.
+    """
+    default_prefix = 'gen'
+
+    def __init__(self, reference: dict, reference_limit: Optional[int] = None,
+                 feature: int = 2048,
+                 inception_weights: Optional[str] = None,
+                 feature_extractor: Union[dict, nn.Module, None] = None,
+                 antialias: bool = True, allow_download: bool = False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        module = _extractor(feature_extractor, inception_weights, 'FIDMetric',
+                            allow_download)
+        self.fid = FrechetInceptionDistance(
+            feature=module if module is not None else feature,
+            feature_extractor_weights_path=inception_weights,
+            antialias=antialias, reset_real_features=False)
+        self.reference = reference
+        self.reference_limit = reference_limit
+        self._reference_done = False
+
+    def _feed_reference(self):
+        from mmengine.dist import get_dist_info
+
+        from unidense.registry import DATASETS
+        rank, world = get_dist_info()
+        dataset = DATASETS.build(self.reference)
+        n = len(dataset) if self.reference_limit is None else min(
+            self.reference_limit, len(dataset))
+        mine = list(range(rank, n, world))
+        for start in range(0, len(mine), 16):
+            batch = [dataset[i]['inputs'] for i in mine[start:start + 16]]
+            self.fid.update(torch.stack(batch).to(torch.uint8), real=True)
+        self._reference_done = True
+
+    def update(self, imgs, data_samples):
+        if not self._reference_done:
+            self._feed_reference()
+        self.fid.update(imgs, real=False)
+
+    def compute(self):
+        return {'fid': float(self.fid.compute())}
+
+    def reset(self):
+        self.fid.reset()   # keeps the reference (reset_real_features=False)
+        self.num_images = 0
+
+
+@METRICS.register_module()
+class InceptionScoreMetric(_TorchmetricsMetric):
+    """Inception Score of generated images (torchmetrics
+    ``InceptionScore``: torch-fidelity's unbiased logits, ``splits``
+    splits; mean and standard deviation over them).
+
+    Args: as :class:`FIDMetric` (``feature`` 'logits_unbiased'), ``splits``.
+    """
+    default_prefix = 'gen'
+
+    def __init__(self, splits: int = 10,
+                 inception_weights: Optional[str] = None,
+                 feature_extractor: Union[dict, nn.Module, None] = None,
+                 allow_download: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        from torchmetrics.image.inception import InceptionScore
+        module = _extractor(feature_extractor, inception_weights,
+                            'InceptionScoreMetric', allow_download)
+        kw = {}
+        if module is None and inception_weights is not None:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+            module = NoTrainInceptionV3(
+                name='inception-v3-compat', features_list=['logits_unbiased'],
+                feature_extractor_weights_path=inception_weights)
+        self.inception = InceptionScore(
+            feature=module if module is not None else 'logits_unbiased',
+            splits=int(splits), **kw)
+
+    def update(self, imgs, data_samples):
+        self.inception.update(imgs)
+
+    def compute(self):
+        mean, std = self.inception.compute()
+        return {'is': float(mean), 'is_std': float(std)}
+
+    def reset(self):
+        self.inception.reset()
+        self.num_images = 0
+
+
+def panorama_crops(image: torch.Tensor, num_crops: int = 4) -> torch.Tensor:
+    """(3, H, W) -> (num_crops, 3, H, W // num_crops): the non-overlapping
+    crops along the width (JointNet Table 3: 4 crops of 2048x512)."""
+    w = image.shape[-1] // num_crops
+    if w == 0:
+        raise ValueError(f'panorama of width {image.shape[-1]} is too narrow '
+                         f'for {num_crops} crops')
+    return torch.stack([image[..., i * w:(i + 1) * w]
+                        for i in range(num_crops)])
+
+
+@METRICS.register_module()
+class IntraLPIPSMetric(_TorchmetricsMetric):
+    """Intra-LPIPS of panoramas (JointNet Table 3): each panorama is cut
+    into ``num_crops`` non-overlapping crops along its width; LPIPS of all
+    crop pairs (6 for 4 crops) is averaged per panorama, then over
+    panoramas. Lower means more self-similar (repetitive) tiles.
+
+    LPIPS is torchmetrics' network: AlexNet features + the LPIPS linear
+    heads it ships; the AlexNet ImageNet weights come from
+    ``alexnet_weights`` (a local torchvision ``alexnet-owt-7be5be79.pth``)
+    or, injected, any ``net`` module mapping two (B, 3, H, W) images in
+    [-1, 1] to (B,) distances.
+    """
+    default_prefix = 'gen'
+
+    def __init__(self, num_crops: int = 4,
+                 alexnet_weights: Optional[str] = None,
+                 net: Union[dict, nn.Module, None] = None,
+                 allow_download: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        import itertools
+        if net is not None:
+            self.net = MODELS.build(net) if isinstance(net, dict) else net
+        else:
+            from torchmetrics.functional.image.lpips import _LPIPS
+            if alexnet_weights is None and not allow_download:
+                raise FileNotFoundError(
+                    'IntraLPIPSMetric: no AlexNet weights: give '
+                    'alexnet_weights=<local alexnet-owt-7be5be79.pth>, '
+                    'inject a net, or allow_download=True')
+            if alexnet_weights is not None and not osp.isfile(
+                    alexnet_weights):
+                raise FileNotFoundError(f'IntraLPIPSMetric: alexnet_weights '
+                                        f'{alexnet_weights!r} not found')
+            self.net = _LPIPS(pretrained=True, net='alex',
+                              pnet_rand=alexnet_weights is not None)
+            if alexnet_weights is not None:
+                state = torch.load(alexnet_weights, map_location='cpu',
+                                   weights_only=True)
+                feats = {k[len('features.'):]: v for k, v in state.items()
+                         if k.startswith('features.')}
+                layers = nn.Sequential(*[m for s in (
+                    self.net.net.slice1, self.net.net.slice2,
+                    self.net.net.slice3, self.net.net.slice4,
+                    self.net.net.slice5) for m in s])
+                layers.load_state_dict(feats, strict=False)
+        self.net.eval().requires_grad_(False)
+        self.num_crops = int(num_crops)
+        self.pairs = list(itertools.combinations(range(self.num_crops), 2))
+        self.scores = []
+
+    @torch.no_grad()
+    def update(self, imgs, data_samples):
+        for img in imgs:
+            crops = panorama_crops(img.float() / 127.5 - 1, self.num_crops)
+            a = torch.stack([crops[i] for i, _ in self.pairs])
+            b = torch.stack([crops[j] for _, j in self.pairs])
+            self.scores.append(float(self.net(a, b).reshape(-1).mean()))
+
+    def compute(self):
+        from mmengine.dist import all_gather_object
+        scores = [s for part in all_gather_object(self.scores) for s in part]
+        return {'intra_lpips': sum(scores) / len(scores)}
+
+    def reset(self):
+        self.scores = []
+        self.num_images = 0
