@@ -115,3 +115,63 @@ def test_missing_weights_are_named_never_downloaded(tmp_path):
         metric.evaluate(0)
     with pytest.raises(KeyError, match='pred_img'):
         metric.process({}, [dict(img=torch.zeros(3, 4, 4))])
+
+
+class _TinyProcessor:
+    """CLIP-processor stand-in: bytes as tokens, images resized."""
+
+    def __call__(self, text=None, images=None, return_tensors='pt',
+                 padding=True):
+        from unidense.diffusion.byte_tokenizer import ByteTokenizer
+        if text is not None:
+            out = ByteTokenizer(model_max_length=16)(
+                text, padding='max_length', max_length=16, truncation=True,
+                return_tensors='pt')
+            return dict(input_ids=out['input_ids'],
+                        attention_mask=out['attention_mask'])
+        x = torch.stack([i.float() / 255 for i in images])
+        x = nn.functional.interpolate(x, size=(16, 16), mode='bilinear',
+                                      align_corners=False)
+        return dict(pixel_values=x * 2 - 1)
+
+
+def _tiny_clip():
+    from transformers import CLIPConfig, CLIPModel
+    torch.manual_seed(0)
+    cfg = CLIPConfig(
+        text_config=dict(hidden_size=16, intermediate_size=32,
+                         num_attention_heads=2, num_hidden_layers=1,
+                         max_position_embeddings=16, vocab_size=259,
+                         bos_token_id=257, eos_token_id=258, pad_token_id=0),
+        vision_config=dict(hidden_size=16, intermediate_size=32,
+                           num_attention_heads=2, num_hidden_layers=1,
+                           image_size=16, patch_size=8),
+        projection_dim=8)
+    return CLIPModel(cfg).eval()
+
+
+def _features(out):
+    return getattr(out, 'pooler_output', out)
+
+
+def test_clip_score_equals_the_hand_computation():
+    from unidense.evaluation.metrics import CLIPScoreMetric
+    model, proc = _tiny_clip(), _TinyProcessor()
+    metric = CLIPScoreMetric(model=model, processor=proc)
+    imgs = torch.randint(0, 255, (3, 3, 20, 20), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(1))
+    prompts = ['a red room', 'a blue box', 'a green floor']
+    metric.process({}, [dict(pred_img=i, caption=p)
+                        for i, p in zip(imgs, prompts)])
+    got = metric.evaluate(3)['gen/clip_score']
+    with torch.no_grad():
+        e_i = _features(model.get_image_features(
+            proc(images=list(imgs))['pixel_values']))
+        t = proc(text=prompts)
+        e_t = _features(model.get_text_features(t['input_ids'],
+                                                t['attention_mask']))
+    cos = nn.functional.cosine_similarity(e_i, e_t, dim=-1)
+    want = (100 * cos).clamp(min=0).mean().item()
+    assert got == pytest.approx(want, rel=1e-5, abs=1e-5)
+    with pytest.raises(FileNotFoundError, match='local'):
+        CLIPScoreMetric(clip_model='openai/clip-vit-large-patch14')

@@ -1,8 +1,9 @@
 """Registered metrics (METRICS)."""
 from .depth_metric import DepthMetric
 from .depth_presets import DEPTH_PRESETS, PROTOCOL_TO_PRESET, get_depth_preset
-from .generation_metrics import (FIDMetric, InceptionScoreMetric,
-                                 IntraLPIPSMetric, panorama_crops)
+from .generation_metrics import (CLIPScoreMetric, FIDMetric,
+                                 InceptionScoreMetric, IntraLPIPSMetric,
+                                 panorama_crops)
 from .iou_metric import IoUMetric
 from .multi_task_metric import MultiTaskMetric
 from .normal_metric import NormalMetric
@@ -10,5 +11,5 @@ from .saliency_metric import SaliencyMetric
 
 __all__ = ['DepthMetric', 'DEPTH_PRESETS', 'PROTOCOL_TO_PRESET',
            'get_depth_preset', 'IoUMetric', 'MultiTaskMetric', 'NormalMetric',
-           'SaliencyMetric', 'FIDMetric', 'InceptionScoreMetric',
+           'SaliencyMetric', 'CLIPScoreMetric', 'FIDMetric', 'InceptionScoreMetric',
            'IntraLPIPSMetric', 'panorama_crops']

@@ -201,6 +201,98 @@ class InceptionScoreMetric(_TorchmetricsMetric):
         self.num_images = 0
 
 
+class _FeatureTensors(nn.Module):
+    """transformers >= 5 returns model outputs from ``get_*_features``;
+    torchmetrics expects the embedding tensors (the pooled output)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.config = model.config
+
+    @staticmethod
+    def _tensor(out):
+        return out if torch.is_tensor(out) else out.pooler_output
+
+    def get_image_features(self, *args, **kwargs):
+        return self._tensor(self.model.get_image_features(*args, **kwargs))
+
+    def get_text_features(self, *args, **kwargs):
+        return self._tensor(self.model.get_text_features(*args, **kwargs))
+
+
+@METRICS.register_module()
+class CLIPScoreMetric(_TorchmetricsMetric):
+    """CLIP score of generated images against their prompts (torchmetrics
+    ``CLIPScore``: ``max(100 cos(E_image, E_text), 0)`` averaged).
+
+    The prompt of each sample is its ``caption`` (or metainfo ``prompt``).
+
+    Args:
+        clip_model (str): hub id (``openai/clip-vit-large-patch14``, as
+            JointNet Table 1) or local folder of a transformers CLIP with
+            its processor; loaded with ``local_files_only`` unless
+            ``allow_download``.
+        model, processor (optional): an injected CLIP-like pair (a model
+            with ``get_image_features`` / ``get_text_features``, a
+            processor called with ``images=`` / ``text=``); tests use a
+            tiny random one.
+    """
+    default_prefix = 'gen'
+
+    def __init__(self, clip_model: Optional[str] = None, model=None,
+                 processor=None, allow_download: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        from torchmetrics.multimodal.clip_score import CLIPScore
+        if model is not None or processor is not None:
+            if model is None or processor is None:
+                raise ValueError('CLIPScoreMetric: inject both model and '
+                                 'processor')
+            pair = (MODELS.build(model) if isinstance(model, dict) else
+                    model, processor)
+        elif clip_model is None:
+            raise ValueError('CLIPScoreMetric: give clip_model (hub id or '
+                             'local folder) or model + processor')
+        else:
+            from transformers import CLIPModel, CLIPProcessor
+            local = not allow_download
+            try:
+                pair = (CLIPModel.from_pretrained(
+                    clip_model, local_files_only=local),
+                    CLIPProcessor.from_pretrained(
+                        clip_model, local_files_only=local))
+            except OSError as err:
+                raise FileNotFoundError(
+                    f'CLIPScoreMetric: cannot load {clip_model!r} from local '
+                    f'files ({err}); give a local folder or allow_download='
+                    f'True') from err
+        pair = (_FeatureTensors(pair[0]), pair[1])
+        self.clip = CLIPScore(model_name_or_path=lambda: pair)
+
+    @staticmethod
+    def _prompt(sample, i):
+        meta = sample.get('metainfo', {}) if isinstance(sample, dict) \
+            else sample.metainfo
+        prompt = (sample.get('caption') if isinstance(sample, dict) else
+                  getattr(sample, 'caption', None)) or meta.get('prompt') \
+            or meta.get('caption')
+        if not prompt:
+            raise KeyError(f'sample {i} has no caption / prompt for the CLIP '
+                           f'score')
+        return str(prompt)
+
+    def update(self, imgs, data_samples):
+        prompts = [self._prompt(s, i) for i, s in enumerate(data_samples)]
+        self.clip.update(list(imgs), prompts)
+
+    def compute(self):
+        return {'clip_score': float(self.clip.compute())}
+
+    def reset(self):
+        self.clip.reset()
+        self.num_images = 0
+
+
 def panorama_crops(image: torch.Tensor, num_crops: int = 4) -> torch.Tensor:
     """(3, H, W) -> (num_crops, 3, H, W // num_crops): the non-overlapping
     crops along the width (JointNet Table 3: 4 crops of 2048x512)."""
