@@ -30,8 +30,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Test (and evaluate) a unidense model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file (.pth written '
-                        'by unidense, or .safetensors)')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint file (.pth written by unidense, or '
+                        '.safetensors); none: the config\'s own weights '
+                        '(e.g. a frozen pretrained generator)')
     parser.add_argument(
         '--out', help='write the metrics to this JSON file (rank 0)')
     parser.add_argument(

@@ -175,3 +175,31 @@ def test_clip_score_equals_the_hand_computation():
     assert got == pytest.approx(want, rel=1e-5, abs=1e-5)
     with pytest.raises(FileNotFoundError, match='local'):
         CLIPScoreMetric(clip_model='openai/clip-vit-large-patch14')
+
+
+def test_fid_from_precomputed_statistics_equals_the_dataset_route(tmp_path):
+    ext = TinyFeatures()
+    real = ext(_scene_images(12, seed=1000)).double().numpy()
+    stats = tmp_path / 'ref.npz'
+    np.savez(stats, mu=real.mean(0), sigma=np.cov(real, rowvar=False),
+             num_samples=len(real))
+    fake = _scene_images(12, seed=5)
+    a = FIDMetric(reference=REFERENCE, feature_extractor=TinyFeatures())
+    b = FIDMetric(reference=str(stats), feature_extractor=TinyFeatures())
+    for m in (a, b):
+        m.process({}, _samples(fake))
+    assert b.evaluate(12)['gen/fid'] == pytest.approx(
+        a.evaluate(12)['gen/fid'], rel=1e-6, abs=1e-9)
+    with pytest.raises(FileNotFoundError, match='missing.npz'):
+        m = FIDMetric(reference=str(tmp_path / 'missing.npz'),
+                      feature_extractor=TinyFeatures())
+        m.process({}, _samples(fake))
+
+
+def test_random_conv_features_are_seeded():
+    from unidense.evaluation.metrics.generation_metrics import \
+        RandomConvFeatures
+    x = torch.randint(0, 255, (2, 3, 40, 40), dtype=torch.uint8)
+    a, b = RandomConvFeatures(seed=0)(x), RandomConvFeatures(seed=0)(x)
+    assert a.shape == (2, 64) and torch.equal(a, b)
+    assert not torch.equal(a, RandomConvFeatures(seed=1)(x))

@@ -11,6 +11,7 @@ from .megadepth import MegaDepthDataset
 from .nyud_mt import NYUDMTDataset
 from .nyuv2 import NYUv2Dataset
 from .pascal_context_mt import PascalContextMTDataset
+from .prompt_set import PromptSetDataset
 from .samplers import InfiniteMixedBatchSampler, MixedBatchSampler
 from .scannet import ScanNetDataset
 from .synthetic_scenes import SyntheticScenes
@@ -21,4 +22,5 @@ __all__ = ['samplers', 'transforms', 'ADE20KDataset', 'BaseDenseDataset',
            'ImageCaptionDataset', 'KITTIDataset', 'MegaDepthDataset',
            'NYUDMTDataset', 'NYUv2Dataset', 'PascalContextMTDataset',
            'InfiniteMixedBatchSampler', 'MixedBatchSampler',
-           'ScanNetDataset', 'SyntheticScenes', 'VKITTI2Dataset']
+           'ScanNetDataset', 'SyntheticScenes', 'VKITTI2Dataset',
+           'PromptSetDataset']

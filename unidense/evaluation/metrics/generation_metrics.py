@@ -102,9 +102,11 @@ class FIDMetric(_TorchmetricsMetric):
     (torchmetrics ``FrechetInceptionDistance``).
 
     Args:
-        reference (dict): a DATASETS config whose images are the real set
-            (e.g. held-out SyntheticScenes, MS-COCO val images); read once,
-            each rank its share.
+        reference (dict | str): a DATASETS config whose images are the real
+            set (e.g. held-out SyntheticScenes), read once, each rank its
+            share; or a ``.npz`` of precomputed reference statistics
+            (``mu``, ``sigma`` and ``num_samples`` of the same features,
+            e.g. MS-COCO val2014 through ``pytorch-fid --save-stats``).
         reference_limit (int, optional): only the first N reference images.
         feature (int): Inception feature layer (2048 for the standard FID).
         inception_weights (str): local torch-fidelity Inception weights.
@@ -134,10 +136,44 @@ class FIDMetric(_TorchmetricsMetric):
         self.reference_limit = reference_limit
         self._reference_done = False
 
+    def _load_statistics(self, path):
+        import numpy as np
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'FIDMetric: reference statistics '
+                                    f'{path!r} not found')
+        stats = np.load(path)
+        missing = {'mu', 'sigma'} - set(stats.files)
+        if missing:
+            raise KeyError(f'{path}: no {sorted(missing)}')
+        mu = torch.as_tensor(stats['mu'], dtype=torch.float64)
+        sigma = torch.as_tensor(stats['sigma'], dtype=torch.float64)
+        n = int(stats['num_samples']) if 'num_samples' in stats.files \
+            else 50000
+        fid = self.fid
+        if mu.shape != fid.real_features_sum.shape:
+            raise ValueError(f'{path}: mu has {tuple(mu.shape)} features, '
+                             f'the extractor gives '
+                             f'{tuple(fid.real_features_sum.shape)}')
+        # torchmetrics' sufficient statistics of n samples
+        fid.real_features_sum = (mu * n).to(fid.real_features_sum)
+        fid.real_features_cov_sum = (sigma * (n - 1) + n * torch.outer(
+            mu, mu)).to(fid.real_features_cov_sum)
+        fid.real_features_num_samples = torch.tensor(n).to(
+            fid.real_features_num_samples)
+        from mmengine.dist import get_rank
+        if get_rank() != 0:   # the states are summed over ranks
+            fid.real_features_sum.zero_()
+            fid.real_features_cov_sum.zero_()
+            fid.real_features_num_samples.zero_()
+
     def _feed_reference(self):
         from mmengine.dist import get_dist_info
 
         from unidense.registry import DATASETS
+        self._reference_done = True
+        if isinstance(self.reference, str):
+            self._load_statistics(self.reference)
+            return
         rank, world = get_dist_info()
         dataset = DATASETS.build(self.reference)
         n = len(dataset) if self.reference_limit is None else min(
@@ -146,7 +182,6 @@ class FIDMetric(_TorchmetricsMetric):
         for start in range(0, len(mine), 16):
             batch = [dataset[i]['inputs'] for i in mine[start:start + 16]]
             self.fid.update(torch.stack(batch).to(torch.uint8), real=True)
-        self._reference_done = True
 
     def update(self, imgs, data_samples):
         if not self._reference_done:
@@ -199,6 +234,42 @@ class InceptionScoreMetric(_TorchmetricsMetric):
     def reset(self):
         self.inception.reset()
         self.num_images = 0
+
+
+@MODELS.register_module()
+class RandomConvFeatures(nn.Module):
+    """A fixed, seeded random conv net as a feature space for Fréchet
+    distances where no Inception weights exist (our CPU machines, the tiny
+    family's 64x64 images): uint8 (B, 3, H, W) -> resized to 64x64 -> three
+    stride-2 3x3 convs with ReLU (He-initialised from ``seed``) -> global
+    average -> (B, ``num_features``). Its distances rank sample sets like
+    FID's do only roughly; they are comparable between runs with the same
+    seed, not with published FIDs.
+    """
+
+    def __init__(self, num_features: int = 64, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(int(seed))
+        widths = [3, 32, 64, int(num_features)]
+        self.convs = nn.ModuleList()
+        for cin, cout in zip(widths[:-1], widths[1:]):
+            conv = nn.Conv2d(cin, cout, 3, stride=2, padding=1)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape,
+                                              generator=g) *
+                                  (2.0 / (cin * 9))**0.5)
+                conv.bias.zero_()
+            self.convs.append(conv)
+        self.num_features = int(num_features)
+        self.requires_grad_(False).eval()
+
+    def forward(self, x):
+        x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
+        x = nn.functional.interpolate(x, size=(64, 64), mode='bilinear',
+                                      align_corners=False, antialias=True)
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return x.mean((2, 3)).double()
 
 
 class _FeatureTensors(nn.Module):
