@@ -185,15 +185,19 @@ def main(argv=None):
     # JointNet then Bae on the other on a 2-core machine)
     from concurrent.futures import ThreadPoolExecutor
     workers = max(1, min(len(MODELS), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # the trivial baselines are scored meanwhile, in this process
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            ThreadPoolExecutor(max_workers=1) as side:
         futures = [pool.submit(
             train_and_test, name, config, nyu_config, options,
             osp.join(work, osp.splitext(osp.basename(config))[0]),
             args.quick) for name, config, nyu_config, options, _ in MODELS]
+        base_futures = [side.submit(baselines, config, nyu_config, kind,
+                                    options)
+                        for _, config, nyu_config, options, kind in MODELS]
         results = [f.result() for f in futures]
-    for (name, config, nyu_config, options, kind), res in zip(MODELS,
-                                                               results):
-        base = baselines(config, nyu_config, kind, options)
+        bases = [f.result() for f in base_futures]
+    for (name, _, _, _, kind), res, base in zip(MODELS, results, bases):
         rows.append((name, kind, res, base))
         summary[name] = dict(trained=res, baseline=base)
     same = t2i_before_after(MODELS[0][1], rows[0][2]['checkpoint'],
