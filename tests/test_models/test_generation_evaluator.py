@@ -65,3 +65,22 @@ def test_generation_evaluation_runs_from_the_config_and_resumes(tmp_path):
     assert [p.stat().st_mtime_ns for p in pngs] == stamps   # reused
     a, b = json.loads(out1.read_text()), json.loads(out2.read_text())
     assert a['gen/fid'] == b['gen/fid'] and a['gen/fid'] > 0
+
+
+def test_an_estimator_checkpoint_loads_into_the_wrapped_model(tmp_path):
+    import torch
+
+    from unidense.apis import init_model
+    from unidense.utils.checkpoint_io import save_checkpoint_atomic
+    from unidense.utils.trainable_state import trainable_state_dict
+    trained = init_model(osp.join(REPO, 'configs', 'merge',
+                                  'pixart_depth_tiny.py'))
+    state = {k: v + 0.5 for k, v in trainable_state_dict(trained).items()}
+    ckpt = str(tmp_path / 'merge.pth')
+    save_checkpoint_atomic(dict(state_dict=state, meta=dict(unidense=dict(
+        trainable_only=True))), ckpt)
+    evaluator = init_model(osp.join(REPO, 'configs', 'merge',
+                                    'eval_t2i_tiny.py'), ckpt)
+    got = trainable_state_dict(evaluator.model)
+    assert sorted(got) == sorted(state)
+    assert all(torch.equal(got[k], state[k]) for k in state)

@@ -105,7 +105,8 @@ def load_trainable_checkpoint(model: nn.Module,
     message names ``filename`` and the keys.
 
     Args:
-        model: the unwrapped model.
+        model: the unwrapped model (or a wrapper whose
+            ``checkpoint_module()`` is the model the checkpoint belongs to).
         checkpoint: the loaded checkpoint (a dict with ``state_dict``, or a
             plain state dict).
         filename: for messages.
@@ -118,6 +119,10 @@ def load_trainable_checkpoint(model: nn.Module,
     import re
     import warnings
     warn = warn or (lambda msg: warnings.warn(msg, stacklevel=3))
+    # wrappers that evaluate another model (GenerationEvaluator) load that
+    # model's own checkpoints into it
+    if hasattr(model, 'checkpoint_module'):
+        model = model.checkpoint_module()
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, dict) else checkpoint
     metadata = getattr(state, '_metadata', None)

@@ -60,6 +60,15 @@ class GenerationEvaluator(BaseModel):
         self.cache_dir = cache_dir
         self.seed = int(seed)
 
+    def checkpoint_module(self):
+        """Where ``tools/test.py CKPT`` loads: the wrapped estimator's own
+        checkpoint goes into it (its keys have no ``model.`` prefix)."""
+        if self.model is None:
+            raise RuntimeError('GenerationEvaluator: a plain generator '
+                               'takes no checkpoint (its weights come from '
+                               'the config)')
+        return self.model
+
     def _generate(self, prompt: str, seed: int) -> torch.Tensor:
         """(3, H, W) float in [0, 1]."""
         gen = torch.Generator().manual_seed(seed)
