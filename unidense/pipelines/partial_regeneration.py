@@ -101,6 +101,17 @@ def _noise_prediction(denoiser, z, t, cond) -> torch.Tensor:
     return out
 
 
+def _ddim_step(z, out, a_t, a_prev, prediction):
+    """Deterministic DDIM (eta 0) from alpha_bar ``a_t`` to ``a_prev``."""
+    if prediction == 'epsilon':
+        eps = out
+        x0 = (z - (1 - a_t)**0.5 * eps) / a_t**0.5
+    else:   # v = sqrt(a) eps - sqrt(1 - a) x0
+        x0 = a_t**0.5 * z - (1 - a_t)**0.5 * out
+        eps = (1 - a_t)**0.5 * z + a_t**0.5 * out
+    return a_prev**0.5 * x0 + (1 - a_prev)**0.5 * eps
+
+
 @torch.no_grad()
 def regenerate_images(denoiser: nn.Module,
                       vae: nn.Module,
@@ -176,15 +187,8 @@ def regenerate_images(denoiser: nn.Module,
             for k, v in cond.items()}
     steps = partial_noise_timesteps(noise_timestep, num_inference_steps)
     for i, t in enumerate(steps):
-        a_t = alphas[t].item()
         a_prev = alphas[steps[i + 1]].item() if i + 1 < len(steps) else \
             alphas[0].item()
         out = _noise_prediction(denoiser, z.to(dtype), t, cond).float()
-        if prediction == 'epsilon':
-            eps = out
-            x0 = (z - (1 - a_t)**0.5 * eps) / a_t**0.5
-        else:   # v = sqrt(a) eps - sqrt(1 - a) x0
-            x0 = a_t**0.5 * z - (1 - a_t)**0.5 * out
-            eps = (1 - a_t)**0.5 * z + a_t**0.5 * out
-        z = a_prev**0.5 * x0 + (1 - a_prev)**0.5 * eps
+        z = _ddim_step(z, out, alphas[t].item(), a_prev, prediction)
     return codec.decode_rgb(z.to(dtype)).float().clamp(-1, 1)

@@ -15,17 +15,18 @@ from unidense.diffusion.schedulers import as_scheduler
 from unidense.registry import MODELS
 from unidense.structures import stack_pixel_field
 from .base_dense_estimator import BaseDenseEstimator
+from .converter_sets import ConverterSetsMixin
 
-MODES = ('depth', 't2i')
-TASKS = ('depth', 'normal')
-# target field, validity field and codec methods per task
+MODES = ConverterSetsMixin.MODES
+TASKS = ConverterSetsMixin.TASKS
+# target and validity fields per task
 _TASK_FIELDS = {'depth': ('gt_depth_norm', 'gt_depth_valid'),
                 'normal': ('gt_normal', 'gt_normal_valid')}
 PREDICTION_TYPES = ('epsilon', 'v_prediction', 'flow')
 
 
 @MODELS.register_module()
-class MERGE(BaseDenseEstimator):
+class MERGE(ConverterSetsMixin, BaseDenseEstimator):
     """Unified text-to-image generation and depth estimation (MERGE).
 
     A frozen DiT text-to-image model (``backbone``: :class:`PixArtDiT` or
@@ -76,11 +77,8 @@ class MERGE(BaseDenseEstimator):
         guidance: FLUX guidance value fed to the guidance embedder in depth
             mode (0 as the official code).
         mode: initial mode, 'depth' or 't2i'.
-        task: what the converters estimate: 'depth' (affine-invariant
-            depth, 1-channel maps replicated to RGB for the VAE) or
-            'normal' (MERGE's normal extension: unit normals as 3-channel
-            images through the VAE, ``gt_normal`` targets, ``pred_normal``
-            the per-pixel normalised mean of the ensemble).
+        task: 'depth' or 'normal' (MERGE's extension: unit normals as
+            3-channel VAE latents; ``pred_normal`` = renormalised mean).
         eval_seed: each image's starting noise is seeded with ``eval_seed +
             sample_idx`` (``dist_test.sh`` equals ``test.py``); None: global.
         train_seed: if set, each sample's timestep and noise come from a
@@ -147,116 +145,10 @@ class MERGE(BaseDenseEstimator):
         if task not in TASKS:
             raise ValueError(f'MERGE: task={task!r}, expected one of {TASKS}')
         self.task = task
-        self._set_tasks = {'default': task}
         # named converter sets (plain tensors, not parameters: they do not
         # train and stay out of checkpoints); the fusion holds the active one
-        self._converter_sets: Dict[str, Dict[str, torch.Tensor]] = {}
-        self.active_set = 'default'
+        self.init_converter_sets()
         self.set_mode(mode)
-
-    # ------------------------------------------------------------------ mode
-    def set_mode(self, mode: str) -> 'MERGE':
-        """'t2i' (the frozen text-to-image model), 'depth' (the converters
-        of the active set) or the name of a converter set (see
-        :meth:`load_converter_set`; the model's own is 'default'): its
-        converters are copied into the fusion in place, depth mode."""
-        sets = self.__dict__.get('_converter_sets', {})
-        if mode not in MODES and mode not in sets:
-            raise ValueError(f'MERGE.set_mode: mode={mode!r}, expected one '
-                             f'of {MODES} or a loaded converter set '
-                             f'{sorted(sets)}')
-        if mode in sets and mode != self.__dict__.get('active_set'):
-            self._store_active_set()
-            with torch.no_grad():
-                for key, value in self.fusion.state_dict(
-                        keep_vars=True).items():
-                    if key in sets[mode]:
-                        value.copy_(sets[mode][key])
-            self.active_set = mode
-            self.task = self._set_tasks.get(mode, self.task)
-        self.mode = 't2i' if mode == 't2i' else 'depth'
-        return self
-
-    # ------------------------------------------------------- converter sets
-    def converter_keys(self) -> List[str]:
-        """The fusion's state-dict keys that a converter set holds (its
-        trainable tensors and trained buffers)."""
-        from unidense.utils.trainable_state import trainable_state_keys
-        return sorted(trainable_state_keys(self.fusion))
-
-    def _store_active_set(self):
-        """Keep the converters now in the fusion under their set's name."""
-        name = self.__dict__.get('active_set')
-        if name is None:    # the fusion's tensors are being replaced
-            return
-        state = self.fusion.state_dict()
-        self._converter_sets[name] = {k: state[k].detach().clone()
-                                      for k in self.converter_keys()}
-
-    def load_converter_set(self, name: str, source,
-                           task: Optional[str] = None) -> 'MERGE':
-        """Add a named set of converters for the same frozen backbone.
-
-        Args:
-            name: e.g. 'indoor'; 'default' names the model's own set
-                (loading it replaces the converters in the fusion); 't2i'
-                and 'depth' are modes.
-            task: 'depth' or 'normal' (default: the model's ``task``);
-                :meth:`set_mode` switches to it with the set.
-            source: a unidense checkpoint of a MERGE with this backbone
-                and fusion (``.pth`` written by unidense or
-                ``.safetensors``; keys ``fusion.*``), or a state dict of
-                the fusion's keys (with or without ``fusion.``).
-
-        The backbone's parameters stay the same objects; memory grows by
-        the converters only. Keys and shapes are checked and named.
-        """
-        from unidense.utils.checkpoint_io import (extract_state_dict,
-                                                  load_checkpoint_safe)
-        if name in MODES:
-            raise ValueError(f'MERGE.load_converter_set: {name!r} is a '
-                             f"mode ('t2i' / 'depth'); pick another name")
-        where = source if isinstance(source, str) else 'the given state dict'
-        if isinstance(source, str):
-            source = load_checkpoint_safe(source)
-        state = {k[len('fusion.'):] if k.startswith('fusion.') else k: v
-                 for k, v in extract_state_dict(source).items()}
-        keys = self.converter_keys()
-        own = self.fusion.state_dict()
-        missing = [k for k in keys if k not in state]
-        if missing:
-            raise KeyError(f'MERGE.load_converter_set({name!r}): {where} '
-                           f'lacks converter keys {missing[:5]}'
-                           f'{" ..." if len(missing) > 5 else ""}')
-        bad = [f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
-               for k in keys if tuple(state[k].shape) != tuple(own[k].shape)]
-        if bad:
-            raise ValueError(f'MERGE.load_converter_set({name!r}): shapes '
-                             f'of {where} do not fit the fusion: {bad[:5]}')
-        task = task or self._set_tasks.get(name, self.task)
-        if task not in TASKS:
-            raise ValueError(f'MERGE.load_converter_set({name!r}): task='
-                             f'{task!r}, expected one of {TASKS}')
-        self._set_tasks[name] = task
-        self._converter_sets[name] = {
-            k: state[k].detach().to(own[k].device, own[k].dtype).clone()
-            for k in keys}
-        if name == self.active_set:   # reloading the set in use
-            self.active_set = None
-            self.set_mode(name)
-        return self
-
-    @property
-    def converter_sets(self) -> List[str]:
-        """Names of the converter sets :meth:`set_mode` accepts."""
-        return sorted(set(self._converter_sets) | {self.active_set or
-                                                   'default'})
-
-    def _require(self, mode, what):
-        if self.mode != mode:
-            raise RuntimeError(f'MERGE.{what} needs mode={mode!r}, the model '
-                               f'is in mode={self.mode!r}; call '
-                               f"set_mode('{mode}') first")
 
     # --------------------------------------------------------------- helpers
     @property
@@ -328,20 +220,14 @@ class MERGE(BaseDenseEstimator):
         return z_rgb.to(dtype), z_target.to(dtype)
 
     def _masked_mse(self, pred, target, inputs, data_samples):
-        sq = (pred.float() - target.float())**2
-        field = _TASK_FIELDS[self.task][1]
-        valid = stack_pixel_field(data_samples, field)
-        if valid is None and self.task == 'normal':
-            normals = stack_pixel_field(data_samples, 'gt_normal')
-            valid = normals.abs().sum(1, keepdim=True) > 0
-        if not self.loss_mask or valid is None:
-            return sq.mean()
-        invalid = (~valid.to(inputs.device).bool()).float()
-        f = self.latent_stride
-        # a latent cell counts only if all f*f pixels under it are valid
-        cell_invalid = F.max_pool2d(invalid, kernel_size=f, stride=f)
-        mask = (cell_invalid < 0.5).expand_as(sq).float()
-        return (sq * mask).sum() / mask.sum().clamp(min=1.0)
+        from unidense.diffusion.latent_loss import masked_latent_mse
+        valid = stack_pixel_field(data_samples, _TASK_FIELDS[self.task][1])
+        if valid is None and self.task == 'normal':   # zero vector: invalid
+            valid = stack_pixel_field(data_samples, 'gt_normal').abs().sum(
+                1, keepdim=True) > 0
+        return masked_latent_mse(pred, target,
+                                 valid if self.loss_mask else None,
+                                 self.latent_stride)
 
     def loss(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
         """Denoising loss of the depth (or normal) latent.
@@ -501,18 +387,10 @@ class MERGE(BaseDenseEstimator):
     @torch.no_grad()
     def generate(self, prompts: Optional[Union[str, List[str]]] = None,
                  **kwargs) -> torch.Tensor:
-        """Text-to-image sampling with the untouched frozen DiT.
-
-        diffusers' own ``PixArtAlphaPipeline`` / ``FluxPipeline`` on the
-        frozen parts, so the same seed and text embeddings give the
-        pipeline's images bit for bit. ``prompts`` (negative prompt '') or
-        the pipeline's embeddings (``prompt_embeds`` (B, L, D),
-        ``prompt_attention_mask`` (B, L), ``negative_prompt_embeds`` ...,
-        FLUX ``pooled_prompt_embeds`` (B, P)) and every other keyword
-        (``height``, ``width``, ``num_inference_steps``, ``guidance_scale``,
-        ``generator``, ``output_type``, ``eta`` ...) are those of
-        :func:`~unidense.pipelines.generate_images`. Returns (B, 3, H, W)
-        in [0, 1].
+        """Text-to-image with the untouched frozen DiT: diffusers' own
+        ``PixArtAlphaPipeline`` / ``FluxPipeline`` on the frozen parts (the
+        same seed and embeddings give its images bit for bit); arguments as
+        :func:`~unidense.pipelines.generate_images`. (B, 3, H, W) in [0, 1].
         """
         from unidense.pipelines import generate_images
         self._require('t2i', 'generate')
