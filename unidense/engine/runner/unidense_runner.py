@@ -18,7 +18,8 @@ On top of ``mmengine.runner.Runner`` it
   resumed run is identical to an uninterrupted one.
 
 Extra top-level config keys: ``trust_checkpoint`` (bool, default False),
-``save_frozen_weights`` (bool, default False).
+``save_frozen_weights`` (bool, default False). ``sync_bn='torch'`` works on
+CPU DDP too (:class:`~.cpu_sync_batchnorm.CPUSyncBatchNorm`).
 """
 import copy
 import os
@@ -165,7 +166,24 @@ class UnidenseRunner(Runner):
             if isinstance(wrapper_type, type) and issubclass(
                     wrapper_type, torch.nn.parallel.DistributedDataParallel):
                 model_wrapper_cfg['device_ids'] = None
+            if self.cfg.get('sync_bn', None) is not None:
+                return self._wrap_with_cpu_sync_bn(model_wrapper_cfg, model)
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def _wrap_with_cpu_sync_bn(self, model_wrapper_cfg, model):
+        """``sync_bn`` on CPU DDP: torch's SyncBatchNorm needs a GPU, so
+        BatchNorm layers become :class:`CPUSyncBatchNorm` (statistics over
+        every process through gloo) and mmengine's conversion is skipped."""
+        from .cpu_sync_batchnorm import convert_cpu_sync_batchnorm
+        model = convert_cpu_sync_batchnorm(model)
+        self.logger.info('sync_bn on CPU: BatchNorm layers synchronise '
+                         'their statistics over gloo (CPUSyncBatchNorm)')
+        saved = self.cfg
+        self.cfg = Config({k: v for k, v in saved.items() if k != 'sync_bn'})
+        try:
+            return super().wrap_model(model_wrapper_cfg, model)
+        finally:
+            self.cfg = saved
 
     # ---------------------------------------------------------------- optim
     def build_optim_wrapper(self, optim_wrapper):

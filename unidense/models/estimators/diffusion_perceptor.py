@@ -87,7 +87,12 @@ class DiffusionPerceptor(BaseDenseEstimator):
     Evaluation is repeatable: the backbone's random draws (VAE posterior
     sample, q-sample noise; Diff-2-in-1) are seeded in :meth:`predict` with
     ``eval_seed + sample_idx`` of the batch's first sample (None: the global
-    random state).
+    random state). With ``train_seed`` set, training draws are per sample
+    (seeded by ``train_seed``, iteration and ``sample_idx``): the backbone
+    runs image by image, each under its own seed, and each sample carries
+    its seed as ``train_noise_seed`` metainfo for heads that draw (Bae's
+    point sampling), so N processes x batch B/N draw what one process x
+    batch B draws. Off by default (it forgoes batching the frozen UNet).
 
     ``predict`` fills, at each sample's ``ori_shape``: ``pred_depth``,
     ``pred_normal`` (+ ``pred_normal_uncertainty`` = kappa),
@@ -210,10 +215,26 @@ class DiffusionPerceptor(BaseDenseEstimator):
                           ) -> List[torch.Tensor]:
         """The backbone's 4 maps (finest first) for ``inputs`` (B, 3, H, W)
         in [-1, 1], through ``feature_cache`` when one is set."""
+        if self.training and self.train_seed is not None and \
+                data_samples is not None and self.feature_cache is None:
+            return self._per_sample_features(inputs, data_samples)
         text = self._text_inputs(data_samples, len(inputs))
         if self.feature_cache is not None:
             return self.feature_cache(inputs, text)
         return self.backbone(inputs, **text)
+
+    def _per_sample_features(self, inputs, data_samples):
+        """Training with ``train_seed``: the backbone image by image, the
+        global random state seeded per sample (and restored afterwards)."""
+        seeds = [g.initial_seed() for g in self.train_generators(data_samples)]
+        maps = []
+        for x, sample, seed in zip(inputs, data_samples, seeds):
+            sample.set_metainfo(dict(train_noise_seed=seed))
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                maps.append(self.backbone(
+                    x[None], **self._text_inputs([sample], 1)))
+        return [torch.cat(level) for level in zip(*maps)]
 
     def extract_feat(self, inputs: torch.Tensor,
                      data_samples: Optional[Sequence] = None

@@ -76,6 +76,8 @@ def uncertainty_guided_points(pred, valid=None, sampling_ratio=0.4,
         importance_ratio: the floor(ratio * N) lowest-kappa pixels; the rest
             are drawn uniformly without replacement from the remaining
             pixels, per image.
+        generator: a CPU ``torch.Generator`` for the uniform part, or a
+            list of B (one stream per image); None: the global state.
 
     Returns:
         idx (LongTensor): (B, N) flat pixel indices (row * W + col).
@@ -98,10 +100,12 @@ def uncertainty_guided_points(pred, valid=None, sampling_ratio=0.4,
     remaining = order[:, n_imp:]
     n_cov = n - n_imp
     if n_cov > 0:
+        gens = list(generator) if isinstance(generator, (list, tuple)) \
+            else [generator] * b
         perm = torch.stack([
-            torch.randperm(remaining.shape[1], generator=generator,
+            torch.randperm(remaining.shape[1], generator=gens[i],
                            device='cpu')[:n_cov]
-            for _ in range(b)]).to(order.device)
+            for i in range(b)]).to(order.device)
         idx = torch.cat([importance, remaining.gather(1, perm)], dim=1)
     else:
         idx = importance
@@ -223,7 +227,8 @@ class BaeNormalHead(BaseDenseHead):
         return list(zip((2, 4, 8, 16, 32), self.in_channels))
 
     def forward(self, feats, gt_valid: Optional[torch.Tensor] = None,
-                sample: Optional[bool] = None) -> Dict[str, torch.Tensor]:
+                sample: Optional[bool] = None,
+                generators=None) -> Dict[str, torch.Tensor]:
         if isinstance(feats, torch.Tensor) or len(feats) != 5:
             raise ValueError('BaeNormalHead: expects 5 maps at strides 2, 4, '
                              '8, 16, 32 (finest first)')
@@ -250,7 +255,7 @@ class BaeNormalHead(BaseDenseHead):
             if sample:
                 idx, coords = uncertainty_guided_points(
                     up.detach(), gt_valid, self.sampling_ratio,
-                    self.importance_ratio)
+                    self.importance_ratio, generators)
                 fs = F.grid_sample(feat, coords, mode='bilinear',
                                    align_corners=True)[:, :, 0]
                 ps = F.grid_sample(pred, coords, mode='bilinear',
@@ -274,8 +279,14 @@ class BaeNormalHead(BaseDenseHead):
     def loss(self, feats, data_samples) -> Dict[str, torch.Tensor]:
         """Forward with the GT mask steering the sampling, then the loss."""
         _, valid = task_target(data_samples, 'normal', feats[0].device)
-        return self.loss_by_feat(self.forward(feats, gt_valid=valid),
-                                 data_samples)
+        # per-image streams when the estimator seeds samples (train_seed),
+        # so the points do not depend on how the batch was split
+        seeds = [s.metainfo.get('train_noise_seed') for s in data_samples]
+        gens = [torch.Generator().manual_seed(int(x)) for x in seeds] \
+            if seeds and all(x is not None for x in seeds) else None
+        return self.loss_by_feat(
+            self.forward(feats, gt_valid=valid, generators=gens),
+            data_samples)
 
     def predict(self, feats, data_samples) -> Dict[str, torch.Tensor]:
         """Test mode (all pixels refined) even if the head is training."""
