@@ -46,7 +46,8 @@ def test_tiny_merge_trains_beats_mean_depth_and_keeps_t2i(tmp_path):
     from unidense.utils.checkpoint_io import load_checkpoint_safe
 
     work_dir = str(tmp_path / 'work')
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    # the suite waits on this run: let it use both cores (~15 % faster)
+    env = dict(os.environ, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2')
     opts = [f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS}',
             f'param_scheduler.1.end={ITERS}',
             f'default_hooks.checkpoint.interval={ITERS}']

@@ -30,11 +30,19 @@ def parse_args(argv=None):
 
 
 def mean_train_depth(cfg, num):
-    """(1, H, W) mean of the first ``num`` training ``gt_depth`` maps."""
+    """(1, H, W) mean of the first ``num`` training ``gt_depth`` maps, as
+    loaded without the pipeline's random transforms (flips drew from the
+    unseeded global state and moved the baseline between runs)."""
+    import copy
+
     import torch
 
     from unidense.registry import DATASETS
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    if dataset_cfg.get('pipeline'):
+        dataset_cfg['pipeline'] = [t for t in dataset_cfg['pipeline']
+                                   if not str(t['type']).startswith('Random')]
+    dataset = DATASETS.build(dataset_cfg)
     n = min(num, len(dataset))
     depths = [dataset[i]['data_samples'].gt_depth.data for i in range(n)]
     return torch.stack(depths).float().mean(0)

@@ -4,7 +4,6 @@ from typing import Dict, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.layers import DropPath
 
 from unidense.registry import MODELS
 from .multi_task_dense_head import MultiTaskDenseHead
@@ -114,6 +113,8 @@ class InvPTBlock(nn.Module):
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(),
                                  nn.Linear(hidden, dim))
+        # timm (and the torchvision it imports, ~1 s) only when used
+        from timm.layers import DropPath
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
 

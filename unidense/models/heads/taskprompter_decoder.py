@@ -4,7 +4,6 @@ from typing import Dict, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.layers import DropPath
 
 from unidense.registry import MODELS
 from .multi_task_dense_head import MultiTaskDenseHead
@@ -103,6 +102,8 @@ class PromptBlock(nn.Module):
         self.mlp.fc1 = nn.Linear(dim, hidden)
         self.mlp.act = nn.GELU()
         self.mlp.fc2 = nn.Linear(hidden, dim)
+        # timm (and the torchvision it imports, ~1 s) only when used
+        from timm.layers import DropPath
         self.drop_path = DropPath(drop_path) if drop_path > 0 else \
             nn.Identity()
 
