@@ -8,8 +8,14 @@ and traced once on dummy inputs of an image of ``H x W``: a model may define
 ``dummy_inputs(h, w) -> tuple`` of forward arguments; otherwise known types
 are handled (SDUNet / UNet2DConditionModel: latent at H/8 + timestep + text
 tokens; AutoencoderKL, SDUNetFeatures and any other model: an image
-(1, 3, H, W) in [-1, 1]). Prints FLOPs (fvcore counts one fused multiply-add
-as one FLOP) per top-level child and ends with ``total_flops=<int>``.
+(1, 3, H, W) in [-1, 1]; dense estimators trace their ``mode='tensor'``
+forward, a whole inference). The DiT backbones (PixArtDiT, FluxDiT) define
+``dummy_inputs``. A ``GenerationEvaluator`` (``eval_t2i_*`` /
+``eval_generation_*`` configs) takes prompts, not images: it is counted
+generating one image for ``--prompt`` with torch's ``FlopCounterMode``
+(no trace needed), halved to fvcore's convention. Prints FLOPs (fvcore
+counts one fused multiply-add as one FLOP) per top-level child and ends
+with ``total_flops=<int>``.
 """
 import argparse
 import os
@@ -31,6 +37,8 @@ def parse_args(argv=None):
                         metavar=('H', 'W'), help='image size (default 64 64)')
     parser.add_argument('--key', default='model',
                         help='config variable to build (default: model)')
+    parser.add_argument('--prompt', default='a room with red walls',
+                        help='prompt of generation evaluators')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
     return parser.parse_args(argv)
@@ -97,6 +105,25 @@ def flops_by_child(model, inputs):
     return total, per_child
 
 
+def generation_flops(model, prompt):
+    """``(total, {child: flops})`` of one image a ``GenerationEvaluator``
+    generates for ``prompt`` (its configured steps and guidance, no cache).
+    torch counts a multiply-add as 2 FLOPs; halved to fvcore's 1."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from unidense.structures import DenseDataSample
+    sample = DenseDataSample(metainfo=dict(prompt=prompt, prompt_idx=0))
+    counter = FlopCounterMode(display=False)
+    cache, model.cache_dir = model.cache_dir, None
+    try:
+        with counter, torch.no_grad():
+            model.predict(None, [sample])
+    finally:
+        model.cache_dir = cache
+    total = int(counter.get_total_flops()) // 2
+    return total, {'model': total}
+
+
 def main(argv=None):
     from mmengine.config import Config
 
@@ -109,19 +136,26 @@ def main(argv=None):
         raise SystemExit(f'get_flops: {args.config} has no `{args.key}`')
     model = MODELS.build(cfg[args.key]).eval()
     h, w = args.shape
-    inputs = dummy_inputs(model, h, w)
-    try:
-        total, per_child = flops_by_child(model, inputs)
-    except Exception as exc:  # tracing needs plain tensor inputs
-        raise SystemExit(
-            f'get_flops: could not trace {type(model).__name__} on inputs '
-            f'{[tuple(getattr(i, "shape", ())) for i in inputs]} ({exc}); '
-            'give the model a dummy_inputs(h, w) method') from exc
+    from unidense.models.estimators import GenerationEvaluator
+    if isinstance(model, GenerationEvaluator):
+        total, per_child = generation_flops(model, args.prompt)
+        what = f'one image for {args.prompt!r}'
+    else:
+        inputs = dummy_inputs(model, h, w)
+        what = f'input {h}x{w}'
+        try:
+            total, per_child = flops_by_child(model, inputs)
+        except Exception as exc:  # tracing needs plain tensor inputs
+            raise SystemExit(
+                f'get_flops: could not trace {type(model).__name__} on '
+                f'inputs {[tuple(getattr(i, "shape", ())) for i in inputs]}'
+                f' ({exc}); give the model a dummy_inputs(h, w) method'
+            ) from exc
     width = max([len(n) for n in per_child] + [5])
     print(f'{"child".ljust(width)}  GFLOPs')
     for name, flops in per_child.items():
         print(f'{name.ljust(width)}  {flops / 1e9:.6f}')
-    print(f'model: {type(model).__name__}, input {h}x{w}: '
+    print(f'model: {type(model).__name__}, {what}: '
           f'{total / 1e9:.6f} GFLOPs')
     print(f'total_flops={total}')
     return total, per_child

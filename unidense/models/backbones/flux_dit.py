@@ -296,6 +296,28 @@ class FluxDiT(FrozenNetworkBackbone):
         x = head.norm_out(state.img, state.temb)
         return head.proj_out(x)
 
+    def dummy_inputs(self, height: int, width: int, text_tokens: int = 512
+                     ) -> Tuple[Tensor, ...]:
+        """Forward arguments for an image of ``height x width`` through
+        FLUX's 8x VAE (FLOPs counting, tracing): packed latent tokens of
+        (1, in_channels / 4, H/8, W/8), sigma 0.5, ``text_tokens`` T5
+        embeddings (FLUX.1-dev's 512), the pooled CLIP vector, their
+        position ids and guidance 3.5 when the model embeds it. Random
+        values; dtype of the weights."""
+        p = next(self.transformer.parameters())
+        cfg = self.transformer.config
+        h, w = height // 8, width // 8
+        latent = torch.randn(1, self.in_channels // 4, h, w, dtype=p.dtype)
+        args = (self.pack_latents(latent), torch.tensor([0.5], dtype=p.dtype),
+                torch.randn(1, text_tokens, int(cfg.joint_attention_dim),
+                            dtype=p.dtype),
+                torch.randn(1, int(cfg.pooled_projection_dim), dtype=p.dtype),
+                self.latent_image_ids(h, w, dtype=p.dtype),
+                torch.zeros(text_tokens, 3, dtype=p.dtype))
+        if self.guidance_embeds:
+            args += (torch.tensor([3.5], dtype=p.dtype), )
+        return args
+
     def forward(self,
                 hidden_states: Tensor,
                 timestep: Tensor,

@@ -241,6 +241,20 @@ class PixArtDiT(FrozenNetworkBackbone):
         x = torch.einsum('nhwpqc->nchpwq', x)
         return x.reshape(-1, out_c, h * p, w * p)
 
+    def dummy_inputs(self, height: int, width: int, text_tokens: int = 120
+                     ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Forward arguments for an image of ``height x width`` through an
+        8x VAE (FLOPs counting, tracing): latent (1, in_channels, H/8,
+        W/8), timestep 500 and ``text_tokens`` caption embeddings (PixArt's
+        T5 length is 120). Random values; dtype of the weights."""
+        p = next(self.transformer.parameters())
+        cfg = self.transformer.config
+        latent = torch.randn(1, self.in_channels, height // 8, width // 8,
+                             dtype=p.dtype)
+        text = torch.randn(1, text_tokens, int(cfg.caption_channels),
+                           dtype=p.dtype)
+        return latent, torch.tensor([500]), text
+
     def forward(self,
                 hidden_states: Tensor,
                 timestep: Union[Tensor, float, int],

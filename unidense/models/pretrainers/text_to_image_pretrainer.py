@@ -152,11 +152,26 @@ class TextToImagePretrainer(BaseModel):
             else self.denoiser
         return save_pretrained_atomic(module, out_dir)
 
+    def _forward(self, inputs, data_samples=None):
+        """The network work of one training step without the random
+        draws: latents of ``inputs`` (B, 3, H, W) in [-1, 1], the
+        denoiser's prediction at t = 500 for the samples' captions (empty
+        ones without samples); (B, C, H/f, W/f). What ``get_flops`` counts.
+        """
+        latents = self.encode_images(inputs)
+        captions = [getattr(s, 'caption', '') or '' for s in data_samples] \
+            if data_samples else [''] * len(inputs)
+        with torch.no_grad():
+            text = self.text_encoder.encode(captions)
+        timesteps = torch.full((len(inputs), ), 500, dtype=torch.long,
+                               device=latents.device)
+        return self.predict_noise(self.denoiser, latents, timesteps, text)
+
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'tensor':
-            return self.encode_images(inputs)
+            return self._forward(inputs, data_samples)
         raise ValueError(f'TextToImagePretrainer: mode {mode!r} is not '
                          'supported; evaluate with '
                          'tools/analysis_tools/eval_tiny_family.py')
