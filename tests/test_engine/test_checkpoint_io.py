@@ -168,3 +168,14 @@ def test_trained_buffers_are_kept_frozen_ones_dropped():
             'trained.1.parametrizations.weight.0._v',
             'trained.1.parametrizations.weight.original'} <= keys
     assert not [k for k in keys if k.startswith('frozen.')]
+
+
+def test_long_key_lists_are_summarised_by_prefix():
+    from unidense.utils.trainable_state import summarise_keys
+    few = ['fusion.a', 'fusion.b']
+    assert summarise_keys(few) == str(few)
+    many = [f'backbone.unet.block{i}.weight' for i in range(300)] + \
+        ['fusion.conv.weight']
+    text = summarise_keys(many)
+    assert 'backbone.unet.* (300)' in text and 'fusion.conv.* (1)' in text
+    assert '301 in all' in text and 'block299' not in text

@@ -13,7 +13,7 @@ the config (``from_pretrained``), so a training checkpoint keeps only
 * everything inside averaged-model copies (``mmengine.model.BaseAveragedModel``,
   e.g. EMA), whose parameters are frozen on purpose but are trained state.
 """
-from typing import Callable, Dict, List, Set
+from typing import Callable, Dict, List, Sequence, Set
 
 import torch.nn as nn
 
@@ -89,6 +89,21 @@ def missing_trainable_keys(model: nn.Module, loaded_keys) -> List[str]:
     return sorted(k for k in trainable_state_keys(model) if k not in loaded)
 
 
+def summarise_keys(keys: Sequence[str], shown: int = 8) -> str:
+    """``keys`` for a message: all of them when few, else the first
+    ``shown`` and the count per two-level prefix (a stage-2 JointNet
+    checkpoint would otherwise print 300 UNet keys)."""
+    keys = list(keys)
+    if len(keys) <= shown + 4:
+        return str(keys)
+    prefixes = {}
+    for key in keys:
+        prefix = '.'.join(key.split('.')[:2])
+        prefixes[prefix] = prefixes.get(prefix, 0) + 1
+    groups = ', '.join(f'{p}.* ({n})' for p, n in prefixes.items())
+    return f'{keys[:shown]} ... {len(keys)} in all: {groups}'
+
+
 def load_trainable_checkpoint(model: nn.Module,
                               checkpoint,
                               filename: str,
@@ -142,7 +157,8 @@ def load_trainable_checkpoint(model: nn.Module,
     problems = []
     missing_train = missing_trainable_keys(model, revised.keys())
     if missing_train:
-        problems.append(f'missing trainable keys: {missing_train}')
+        problems.append(
+            f'missing trainable keys: {summarise_keys(missing_train)}')
     trainable_only = bool(
         isinstance(checkpoint, dict) and checkpoint.get('meta', {}).get(
             'unidense', {}).get('trainable_only', False))
@@ -151,9 +167,10 @@ def load_trainable_checkpoint(model: nn.Module,
         frozen_missing = [k for k in result.missing_keys if k not in keep]
         if frozen_missing:
             warn(f'{filename}: missing frozen keys (kept from the config '
-                 f'build): {frozen_missing}')
+                 f'build): {summarise_keys(frozen_missing)}')
     if result.unexpected_keys:
-        problems.append(f'unexpected keys: {result.unexpected_keys}')
+        problems.append(
+            f'unexpected keys: {summarise_keys(result.unexpected_keys)}')
     if problems:
         msg = f'Checkpoint {filename} does not match the model: ' + \
             '; '.join(problems)
