@@ -1,9 +1,11 @@
 """Generation evaluation through tools/test.py: PromptSetDataset,
 GenerationEvaluator (cached, resumable) and the generation metrics."""
 import json
+import os
 import os.path as osp
 
 import pytest
+import torch
 
 pytest.importorskip('torchmetrics')
 
@@ -84,3 +86,36 @@ def test_an_estimator_checkpoint_loads_into_the_wrapped_model(tmp_path):
     got = trainable_state_dict(evaluator.model)
     assert sorted(got) == sorted(state)
     assert all(torch.equal(got[k], state[k]) for k in state)
+
+
+def test_a_cache_from_another_generator_is_refused(tmp_path):
+    """Scoring a second checkpoint into the first one's image folder would
+    silently score the first one's images: the fingerprint stops it."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from unidense.registry import MODELS
+    from unidense.structures import DenseDataSample
+    init_default_scope('unidense')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'jointnet',
+                                   'eval_generation_tiny_plain_unet.py'))
+    cache = str(tmp_path / 'images')
+    cfg.model.update(cache_dir=cache, generate_kwargs=dict(
+        num_inference_steps=2, guidance_scale=1.0))
+    sample = DenseDataSample(metainfo=dict(prompt='a red room',
+                                           prompt_idx=0))
+    first = MODELS.build(cfg.model)
+    first.predict(None, [sample])
+    assert sorted(os.listdir(cache)) == ['000000.png', 'generator.json']
+    MODELS.build(cfg.model).predict(None, [sample])        # same: reused
+    other = MODELS.build(cfg.model)
+    with torch.no_grad():
+        next(other.parts['denoiser'].parameters()).add_(0.01)
+    with pytest.raises(ValueError, match='another generator'):
+        other.predict(None, [sample])
+    cfg.model.generate_kwargs['num_inference_steps'] = 3
+    with pytest.raises(ValueError, match='another generator'):
+        MODELS.build(cfg.model).predict(None, [sample])
+    os.remove(osp.join(cache, 'generator.json'))
+    with pytest.raises(ValueError, match='no generator.json'):
+        MODELS.build(cfg.model).predict(None, [sample])

@@ -21,6 +21,10 @@ class GenerationEvaluator(BaseModel):
     generation metrics. Images are cached as ``cache_dir/{prompt_idx}.png``
     (written atomically): a rerun, or a run that died, reuses them
     (resumable; the test loop's progress and process sharding apply).
+    ``cache_dir/generator.json`` records a fingerprint of the generating
+    weights, steps, guidance and seed; a run whose fingerprint differs (an
+    other checkpoint, say) stops with an error instead of scoring the
+    stale images.
 
     Args:
         model (dict, optional): an estimator that generates (MERGE in its
@@ -91,10 +95,56 @@ class GenerationEvaluator(BaseModel):
         rgb = out['rgb'] if isinstance(out, dict) else out
         return rgb[0].float()
 
+    def fingerprint(self) -> str:
+        """sha256 of the generating weights (name, shape, sum and sum of
+        squares to 6 digits, so devices that round differently agree) and
+        of ``generate_kwargs`` and ``seed``."""
+        import hashlib
+        import json
+        digest = hashlib.sha256(json.dumps(
+            dict(kwargs=self.generate_kwargs, seed=self.seed),
+            sort_keys=True, default=str).encode())
+        module = self.model if self.model is not None else self.parts
+        with torch.no_grad():
+            for name, value in module.state_dict().items():
+                stats = ''
+                if value.is_floating_point():
+                    v = value.detach().double()
+                    stats = f'{v.sum().item():.6e} {(v * v).sum().item():.6e}'
+                digest.update(f'{name} {tuple(value.shape)} {stats}'.encode())
+        return digest.hexdigest()
+
+    def _check_cache(self):
+        """Once per run: the cache belongs to this generator (or is new).
+        """
+        import json
+
+        from unidense.utils.checkpoint_io import write_text_atomic
+        self._cache_checked = True
+        key = osp.join(self.cache_dir, 'generator.json')
+        mine = self.fingerprint()
+        if osp.isfile(key):
+            theirs = json.load(open(key)).get('fingerprint')
+            if theirs != mine:
+                raise ValueError(
+                    f'{self.cache_dir}: cached images come from another '
+                    f'generator (weights, steps, guidance or seed differ); '
+                    f'delete the folder or set model.cache_dir to a new one')
+            return
+        if any(f.endswith('.png') for f in os.listdir(self.cache_dir)):
+            raise ValueError(
+                f'{self.cache_dir}: holds images but no generator.json, so '
+                f'nothing says which generator made them; delete the folder '
+                f'or set model.cache_dir to a new one')
+        write_text_atomic(key, json.dumps(dict(fingerprint=mine)))
+
     def _cached(self, idx: int, prompt: str) -> torch.Tensor:
         import cv2
         path = osp.join(self.cache_dir, f'{idx:06d}.png') \
             if self.cache_dir else None
+        if path and not getattr(self, '_cache_checked', False):
+            os.makedirs(self.cache_dir, exist_ok=True)
+            self._check_cache()
         if path and osp.isfile(path):
             bgr = cv2.imread(path, cv2.IMREAD_COLOR)
             if bgr is None:
