@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=4] [GPUS_PER_NODE=4] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
-#     bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
+#     [DRY_RUN=1] bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
+# DRY_RUN=1 prints the exact srun command and runs nothing.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
@@ -13,13 +14,21 @@ SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    "$PYTHON" -u "$ROOT/tools/test.py" "${CONFIG}" "${CHECKPOINT}" --launcher="slurm" "${@:5}"
+# SRUN_ARGS is split on spaces on purpose (several srun options)
+# shellcheck disable=SC2206
+EXTRA=(${SRUN_ARGS})
+CMD=(env "PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+     srun -p "${PARTITION}"
+     --job-name="${JOB_NAME}"
+     --gres=gpu:"${GPUS_PER_NODE}"
+     --ntasks="${GPUS}"
+     --ntasks-per-node="${GPUS_PER_NODE}"
+     --cpus-per-task="${CPUS_PER_TASK}"
+     --kill-on-bad-exit=1
+     "${EXTRA[@]}"
+     "$PYTHON" -u "$ROOT/tools/test.py" "${CONFIG}" "${CHECKPOINT}" --launcher="slurm" "${@:5}")
+if [ "${DRY_RUN:-0}" = 1 ]; then
+    printf '%q ' "${CMD[@]}"; echo
+    exit 0
+fi
+exec "${CMD[@]}"
