@@ -33,10 +33,8 @@ def _grads(model, data):
 def test_same_gradients_with_checkpointing(config, networks, monkeypatch):
     init_default_scope('unidense')
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
-    cfg.model.train_seed = 0          # the same timesteps and noise twice
-    # FLUX MERGE samples the VAE posterior from the global random state,
-    # which train_seed does not cover yet: use the mean for this comparison
-    cfg.model.codec.sample_posterior = False
+    # the same timesteps, noise and (FLUX MERGE) VAE posterior sample twice
+    cfg.model.train_seed = 0
     model = MODELS.build(cfg.model).train()
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.pipeline = [t for t in dataset_cfg.pipeline

@@ -33,6 +33,7 @@ if REPO not in sys.path:
 
 METHODS = {
     'merge': 'configs/merge/pixart_depth_tiny.py',
+    'merge_flux': 'configs/merge/flux_depth_tiny.py',
     'jointnet': 'configs/jointnet/sd21_rgbd_tiny.py',
     'vpd_depth': 'configs/diff2in1/vpd_nyu_depth_tiny.py',
     'bae': 'configs/diff2in1/bae_nyu_normal_tiny.py',

@@ -95,11 +95,16 @@ class LatentCodec(nn.Module):
 
     @torch.no_grad()
     def _encode(self, x, generator=None):
+        """``generator``: one for the batch, or a list of one per image
+        (a per-image posterior sample, independent of the batching)."""
         p = self._param()
-        outs = []
+        outs, start = [], 0
         for chunk in self._chunks(x.to(device=p.device, dtype=p.dtype)):
             dist = self.vae.encode(chunk).latent_dist
-            z = dist.sample(generator) if self.sample_posterior else dist.mean
+            gen = generator[start:start + len(chunk)] if isinstance(
+                generator, (list, tuple)) else generator
+            start += len(chunk)
+            z = dist.sample(gen) if self.sample_posterior else dist.mean
             outs.append((z - self.shift_factor) * self.scaling_factor)
         return torch.cat(outs)
 

@@ -227,6 +227,17 @@ class BaseDenseEstimator(FrozenPartsMixin, BaseModel, metaclass=ABCMeta):
                 hash((int(self.train_seed), it, idx)) & 0x7FFFFFFFFFFF))
         return generators
 
+    def posterior_generators(self, data_samples: Sequence) -> Optional[List]:
+        """With ``train_seed`` while training: one CPU generator per sample
+        for the VAE posterior sample (a stream apart from
+        :meth:`train_generators`'), so N processes sample what one process
+        samples; else None (the global random state)."""
+        if self.train_seed is None or not self.training:
+            return None
+        return [torch.Generator().manual_seed(
+            g.initial_seed() ^ 0x2545F4914F6CDD1D)
+            for g in self.train_generators(data_samples)]
+
     @staticmethod
     def seeded_noise(seeds: Sequence[int], shape: Sequence[int],
                      like: torch.Tensor) -> torch.Tensor:

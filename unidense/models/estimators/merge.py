@@ -197,8 +197,7 @@ class MERGE(ConverterSetsMixin, BaseDenseEstimator):
 
     # ------------------------------------------------------------------ loss
     def _encode_targets(self, inputs, data_samples):
-        """(B, C, h, w) RGB and target (depth / normal) latents in the
-        converters' dtype."""
+        """RGB and target latents (B, C, h, w) in the converters' dtype."""
         field = _TASK_FIELDS[self.task][0]
         target = stack_pixel_field(data_samples, field)
         if target is None:
@@ -213,9 +212,10 @@ class MERGE(ConverterSetsMixin, BaseDenseEstimator):
                 f'pipeline')
         target = target.to(inputs.device).float()
         with torch.no_grad():
-            z_rgb = self.codec.encode_rgb(inputs)
-            z_target = (self.codec.encode_depth(target) if self.task ==
-                        'depth' else self.codec.encode_normal(target))
+            gens = self.posterior_generators(data_samples)
+            z_rgb = self.codec.encode_rgb(inputs, gens)
+            z_target = (self.codec.encode_depth(target, gens) if self.task ==
+                        'depth' else self.codec.encode_normal(target, gens))
         dtype = self.compute_param().dtype
         return z_rgb.to(dtype), z_target.to(dtype)
 
