@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
@@ -63,15 +62,13 @@ def parse_args(argv=None):
 
 
 def run(cmd, log):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    # the trainings run side by side, one core each
-    env.setdefault('OMP_NUM_THREADS', '1')
-    with open(log, 'w') as f:
-        rc = subprocess.run([sys.executable] + cmd, cwd=REPO, env=env,
-                            stdout=f, stderr=subprocess.STDOUT)
-    if rc.returncode:
-        raise SystemExit(f'failed: {" ".join(cmd)}\n' +
-                         open(log).read()[-3000:])
+    """``python cmd...`` (a tools/ script), logged; the trainings run side
+    by side, one core each (OMP_NUM_THREADS=1 unless set)."""
+    from tools.analysis_tools.tool_runs import run_logged
+    try:
+        run_logged([sys.executable] + cmd, log)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from err
 
 
 def train_and_test(name, config, nyu_config, options, work, quick):

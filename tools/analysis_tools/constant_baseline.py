@@ -25,29 +25,15 @@ def main(argv=None):
     parser.add_argument('--num-train', type=int, default=64)
     args = parser.parse_args(argv)
     from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
 
     from tools.analysis_tools.eval_diff2in1_tiny import (
-        _resized, constant_predictions)
-    from unidense.registry import DATASETS, METRICS
+        constant_predictions, score_constant_predictions)
     init_default_scope('unidense')
     preds = constant_predictions(Config.fromfile(args.config),
                                  args.num_train)
     cfg = Config.fromfile(args.test_config or args.config)
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    evaluator = cfg.test_evaluator
-    metric = METRICS.build(evaluator[0] if isinstance(evaluator, list)
-                           else evaluator)
-    metric.dataset_meta = dataset.metainfo
-    for start in range(0, len(dataset), 8):
-        batch = pseudo_collate([dataset[i] for i in range(
-            start, min(start + 8, len(dataset)))])
-        for sample in batch['data_samples']:
-            for field, value in preds.items():
-                setattr(sample, field, _resized(value, sample.ori_shape))
-        metric.process(batch, [s.to_dict() for s in batch['data_samples']])
-    for key, value in metric.evaluate(len(dataset)).items():
+    for key, value in score_constant_predictions(cfg, preds).items():
         print(f'{key}={value}')
     return 0
 

@@ -23,8 +23,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import socket
-import subprocess
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -48,21 +46,6 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default=osp.join(
         REPO, 'work_dirs', 'ddp_equivalence'))
     return parser.parse_args(argv)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _run(cmd, log, env):
-    with open(log, 'w') as f:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f,
-                              stderr=subprocess.STDOUT)
-    if proc.returncode:
-        raise RuntimeError(f'failed: {" ".join(cmd)}\n' +
-                           open(log).read()[-3000:])
 
 
 def _options(cfg, iters):
@@ -114,6 +97,7 @@ def _lr_sum(cfg, iters):
 def compare(method, variant, args, env):
     from mmengine.config import Config
 
+    from tools.analysis_tools.tool_runs import free_port, run_logged
     from unidense.utils.checkpoint_io import load_checkpoint_safe
     config = METHODS[method]
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -125,12 +109,13 @@ def compare(method, variant, args, env):
     half = max(batch // 2, 1)
     opts = _options(cfg, args.iters)
     one, two = osp.join(work, 'one'), osp.join(work, 'two')
-    _run([sys.executable, 'tools/train.py', config, '--work-dir', one,
-          '--cfg-options', f'train_dataloader.batch_size={2 * half}'] + opts,
-         osp.join(work, 'one.log'), env)
-    _run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two,
-          '--cfg-options', f'train_dataloader.batch_size={half}'] + opts,
-         osp.join(work, 'two.log'), dict(env, PORT=str(_free_port())))
+    run_logged([sys.executable, 'tools/train.py', config, '--work-dir', one,
+                '--cfg-options', f'train_dataloader.batch_size={2 * half}']
+               + opts, osp.join(work, 'one.log'), env)
+    run_logged(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two,
+                '--cfg-options', f'train_dataloader.batch_size={half}'] +
+               opts, osp.join(work, 'two.log'),
+               dict(env, PORT=str(free_port())))
     name = f'iter_{args.iters}.pth'
     a = load_checkpoint_safe(osp.join(one, name))['state_dict']
     b = load_checkpoint_safe(osp.join(two, name))['state_dict']
@@ -144,8 +129,9 @@ def compare(method, variant, args, env):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=REPO, PYTHON=sys.executable,
-               OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    from tools.analysis_tools.tool_runs import tool_env
+    env = tool_env(PYTHON=sys.executable, OMP_NUM_THREADS='1',
+                   CUDA_VISIBLE_DEVICES='')
     results = {}
     for method in args.methods:
         for variant in ('config', 'sgd'):

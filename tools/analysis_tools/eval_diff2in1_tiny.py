@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -65,13 +64,8 @@ def held_out_options(n):
 
 
 def run(cmd, log):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    env.setdefault('OMP_NUM_THREADS', '1')
-    with open(log, 'w') as f:
-        rc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f,
-                            stderr=subprocess.STDOUT)
-    if rc.returncode:
-        raise RuntimeError(f'failed: {" ".join(cmd)} (log {log})')
+    from tools.analysis_tools.tool_runs import run_logged
+    run_logged(cmd, log)
 
 
 def train_and_test(name, variant, args):
@@ -144,9 +138,6 @@ def score_baseline(name, held_out, test_name=None):
     """The test evaluator of ``test_name`` (default ``name``) on the
     trivial predictor made from ``name``'s training scenes."""
     from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
-
-    from unidense.registry import DATASETS, METRICS
     folder = osp.join(REPO, 'configs', 'diff2in1')
     preds = constant_predictions(Config.fromfile(osp.join(folder,
                                                           f'{name}.py')))
@@ -154,6 +145,16 @@ def score_baseline(name, held_out, test_name=None):
     if test_name is None:
         cfg.merge_from_dict({'test_dataloader.dataset.num_samples':
                              held_out})
+    return score_constant_predictions(cfg, preds)
+
+
+def score_constant_predictions(cfg, preds):
+    """``cfg``'s (first) test evaluator on its test set, every sample
+    predicted as ``preds`` ({``pred_*`` field: map}) resized to the
+    sample's ``ori_shape``."""
+    from mmengine.dataset import pseudo_collate
+
+    from unidense.registry import DATASETS, METRICS
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     evaluator = cfg.test_evaluator
     metric = METRICS.build(evaluator[0] if isinstance(evaluator, list)

@@ -22,7 +22,6 @@ import json
 import os
 import os.path as osp
 import statistics
-import subprocess
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -69,13 +68,9 @@ def parse_args(argv=None):
 
 
 def run(cmd, log):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    env.setdefault('OMP_NUM_THREADS', '1')
-    with open(log, 'w') as f:
-        rc = subprocess.run([sys.executable] + cmd, cwd=REPO, env=env,
-                            stdout=f, stderr=subprocess.STDOUT)
-    if rc.returncode:
-        raise RuntimeError(f'failed: {" ".join(cmd)} (log {log})')
+    """``python cmd...`` (a tools/ script), logged."""
+    from tools.analysis_tools.tool_runs import run_logged
+    run_logged([sys.executable] + cmd, log)
 
 
 def ensure_synthetic(config, work_dir):

@@ -43,11 +43,8 @@ def parse_args(argv=None):
 
 
 def _env():
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + (os.pathsep + env['PYTHONPATH']
-                                if env.get('PYTHONPATH') else '')
-    env.setdefault('OMP_NUM_THREADS', '1')
-    return env
+    from tools.analysis_tools.tool_runs import tool_env
+    return tool_env()
 
 
 def _train_cmd(args, work_dir, resume=False):
@@ -62,12 +59,8 @@ def _train_cmd(args, work_dir, resume=False):
 
 
 def _run(cmd, log, timeout):
-    with open(log, 'w') as f:
-        rc = subprocess.run(cmd, cwd=REPO, env=_env(), stdout=f,
-                            stderr=subprocess.STDOUT, timeout=timeout)
-    if rc.returncode != 0:
-        raise RuntimeError(f'{" ".join(cmd)} failed (rc={rc.returncode}); '
-                           f'log: {log}\n' + open(log).read()[-3000:])
+    from tools.analysis_tools.tool_runs import run_logged
+    run_logged(cmd, log, timeout=timeout)
 
 
 def kill_at_checkpoint(cmd, work_dir, iteration, log, timeout):
