@@ -75,16 +75,15 @@ def _sgd_config(config, lr, folder):
 def _lr_sum(cfg, iters):
     """Sum of the learning rates of the first ``iters`` steps."""
     import torch
-    from mmengine.optim.scheduler import LinearLR, ConstantLR
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+
+    from unidense.registry import PARAM_SCHEDULERS
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)],
                           lr=cfg.optim_wrapper.optimizer.lr)
-    kinds = dict(LinearLR=LinearLR, ConstantLR=ConstantLR)
-    scheds = []
-    for s in cfg.param_scheduler:
-        s = dict(s)
-        kind = kinds[s.pop('type')]
-        s.pop('by_epoch', None)
-        scheds.append(kind(opt, by_epoch=False, **s))
+    # the registry builds any scheduler type the config names, as the
+    # runner does (iteration-based here, as the tiny configs train)
+    scheds = [PARAM_SCHEDULERS.build(dict(s, optimizer=opt, by_epoch=False))
+              for s in cfg.param_scheduler]
     total = 0.0
     for _ in range(iters):
         total += opt.param_groups[0]['lr']
