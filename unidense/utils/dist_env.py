@@ -5,6 +5,7 @@ process group, which fails on CPU-only machines ("Found no NVIDIA driver").
 :func:`init_cpu_dist` does what it does minus the CUDA calls, for the
 ``pytorch`` (torchrun) and ``slurm`` launchers. GPU machines never get here.
 """
+import atexit
 import datetime
 import os
 import subprocess
@@ -58,6 +59,16 @@ def init_cpu_dist(launcher: str, timeout: int = 1800,
                 'set; start with tools/dist_train.sh (torchrun) or srun')
     torch_dist.init_process_group(
         backend='gloo', timeout=datetime.timedelta(seconds=timeout))
+    # tear the group down before the interpreter does: left to shutdown,
+    # gloo's threads are sometimes destroyed while joinable and the process
+    # aborts ("terminate called without an active exception") after a
+    # finished run, which torchrun reports as a failure
+    atexit.register(_destroy_process_group)
+
+
+def _destroy_process_group() -> None:
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 def cuda_usable() -> bool:
