@@ -215,3 +215,35 @@ def test_least_squares_alignment_at_any_prediction_scale(magnitude):
     assert scale == 0.0 and shift == pytest.approx(gt.mean())
     with pytest.raises(ValueError, match='overflow'):
         align_depth_least_squares(np.where(gt > 5, 1e308, -1e308), gt)
+
+
+def test_chunked_sums_equal_the_textbook_formulas_across_chunks():
+    """Whole 480 x 640 maps run in cache-sized chunks with a mask that cuts
+    them unevenly; every sum equals the textbook formula summed exactly
+    (math.fsum) and the fit equals np.linalg.lstsq."""
+    from unidense.evaluation.functional.depth_alignment import CHUNK
+    rng = np.random.default_rng(3)
+    gt = rng.uniform(0.5, 10.0, (480, 640))
+    pred = gt * rng.uniform(0.6, 1.6, gt.shape)
+    mask = rng.random(gt.shape) < 0.7
+    assert mask.size > 10 * CHUNK
+    sums = depth_error_sums(pred, gt, mask)
+    p, g = pred[mask], gt[mask]
+    ratio = np.maximum(p / g, g / p)
+    exact = dict(
+        count=p.size, abs_rel=math.fsum(np.abs(p - g) / g),
+        sq_rel=math.fsum((p - g)**2 / g), sq_err=math.fsum((p - g)**2),
+        sq_log=math.fsum((np.log(p) - np.log(g))**2),
+        log10=math.fsum(np.abs(np.log10(p) - np.log10(g))),
+        delta1=np.sum(ratio < 1.25), delta2=np.sum(ratio < 1.25**2),
+        delta3=np.sum(ratio < 1.25**3),
+        log_diff=math.fsum(np.log(p) - np.log(g)),
+        sq_inv=math.fsum((1 / p - 1 / g)**2))
+    for key, value in exact.items():
+        assert sums[key] == pytest.approx(value, rel=1e-14, abs=0), key
+    depth = 0.5 * pred + 2.0 + rng.normal(0, 0.1, pred.shape)
+    _, scale, shift = align_depth_least_squares(depth, gt, mask)
+    design = np.stack([depth[mask], np.ones(mask.sum())], axis=1)
+    (s_ref, t_ref), *_ = np.linalg.lstsq(design, gt[mask], rcond=None)
+    assert scale == pytest.approx(s_ref, rel=1e-12)
+    assert shift == pytest.approx(t_ref, rel=1e-12)

@@ -90,11 +90,36 @@ def downsample_for_alignment(arrays, max_resolution: Optional[int],
     return [a[..., rows[:, None], cols[None, :]] for a in arrays]
 
 
-def _fit_scale_shift(p: np.ndarray, g: np.ndarray) -> Tuple[float, float]:
-    """Least squares of ``s * p + t ~ g`` over 1-D float64 vectors.
+# elements per pass of the chunked sums: 64 KiB of float64, under glibc's
+# mmap threshold, so the temporaries come from the heap instead of fresh
+# (page-faulting) mappings, and stay in cache
+CHUNK = 8192
+
+
+def masked_chunks(arrays, mask: Optional[np.ndarray] = None):
+    """Yield lists of 1-D pieces of same-shape ``arrays`` (flattened,
+    ``CHUNK`` elements at a time), restricted to ``mask`` when given; the
+    pieces together are ``[a[mask] for a in arrays]`` in that order,
+    without whole-image temporaries."""
+    flats = [np.ravel(a) for a in arrays]
+    flat_mask = None if mask is None else np.ravel(mask)
+    for start in range(0, flats[0].size, CHUNK):
+        piece = slice(start, start + CHUNK)
+        if flat_mask is None:
+            yield [f[piece] for f in flats]
+        else:
+            keep = flat_mask[piece]
+            yield [f[piece][keep] for f in flats]
+
+
+def _fit_scale_shift(p: np.ndarray, g: np.ndarray,
+                     mask: Optional[np.ndarray] = None) -> Tuple[float, float]:
+    """Least squares of ``s * p + t ~ g`` over float64 ``p``, ``g`` (1-D, or
+    any same shape restricted to the bool ``mask``).
 
     Centred normal equations: same solution as ``np.linalg.lstsq`` on
-    ``[p, 1]`` but without building the (N, 2) design matrix. The centred
+    ``[p, 1]`` but without building the (N, 2) design matrix, in cache-sized
+    chunks (three passes: means, spread, centred products). The centred
     prediction is rescaled by a power of two (exact in floating point)
     before squaring, so predictions of any magnitude from 1e-300 to 1e300
     fit (squares of 1e-160 or 1e160 would under- / overflow). A prediction
@@ -104,19 +129,31 @@ def _fit_scale_shift(p: np.ndarray, g: np.ndarray) -> Tuple[float, float]:
     Raises:
         ValueError: the prediction's spread overflows float64.
     """
+    count, p_sum, g_sum, p_abs = 0, 0.0, 0.0, 0.0
     with np.errstate(over='ignore', invalid='ignore'):
-        p_mean, g_mean = p.mean(), g.mean()
-        pc = p - p_mean
-        peak = float(np.max(np.abs(pc))) if pc.size else 0.0
+        for pc, gc in masked_chunks((p, g), mask):
+            if pc.size:
+                count += pc.size
+                p_sum += float(pc.sum())
+                g_sum += float(gc.sum())
+                p_abs = max(p_abs, float(np.max(np.abs(pc))))
+        p_mean, g_mean = p_sum / max(count, 1), g_sum / max(count, 1)
+        peak = 0.0
+        for (pc, ) in masked_chunks((p, ), mask):
+            if pc.size:
+                peak = max(peak, float(np.max(np.abs(pc - p_mean))))
     if not np.isfinite(peak) or not np.isfinite(p_mean):
         raise ValueError('least-squares alignment: the prediction\'s values '
                          'overflow float64 (|pred| near 1e308)')
-    if peak <= 8 * np.finfo(np.float64).eps * float(np.max(np.abs(p))):
+    if peak <= 8 * np.finfo(np.float64).eps * p_abs:
         return 0.0, float(g_mean)
     exponent = int(np.frexp(peak)[1])
-    pn = np.ldexp(pc, -exponent)
-    scale = float(np.ldexp(np.dot(pn, g - g_mean) / np.dot(pn, pn),
-                           -exponent))
+    cross, square = 0.0, 0.0
+    for pc, gc in masked_chunks((p, g), mask):
+        pn = np.ldexp(pc - p_mean, -exponent)
+        cross += float(np.sum(pn * (gc - g_mean)))
+        square += float(np.sum(pn * pn))
+    scale = float(np.ldexp(cross / square, -exponent))
     return scale, float(g_mean - scale * p_mean)
 
 
@@ -154,7 +191,7 @@ def align_depth_least_squares(pred, gt, mask=None,
     ps, gs, ms = downsample_for_alignment([p, g, m], max_resolution,
                                           downsample)
     _need_pixels(ms, fn)
-    scale, shift = _fit_scale_shift(ps[ms], gs[ms])
+    scale, shift = _fit_scale_shift(ps, gs, ms)
     return _like_pred(p * scale + shift, pred), scale, shift
 
 
@@ -181,7 +218,7 @@ def align_depth_least_squares_disparity(pred, gt, mask=None,
     ps, gs, ms = downsample_for_alignment([p, g_disp, m], max_resolution,
                                           downsample)
     _need_pixels(ms, fn)
-    scale, shift = _fit_scale_shift(ps[ms], gs[ms])
+    scale, shift = _fit_scale_shift(ps, gs, ms)
     disp = np.maximum(p * scale + shift, min_disparity)
     return _like_pred(1.0 / disp, pred), scale, shift
 

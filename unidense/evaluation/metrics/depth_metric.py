@@ -211,7 +211,9 @@ class DepthMetric(BaseMetric):
             if arr.dtype.kind not in 'fiu':
                 raise ValueError(f'DepthMetric: {field} of {name} has dtype '
                                  f'{arr.dtype}, expected a number type')
-        pred, gt = pred.astype(np.float64), gt.astype(np.float64)
+        # get_map already widened floats; copy only integer maps
+        pred = pred.astype(np.float64, copy=False)
+        gt = gt.astype(np.float64, copy=False)
         if pred.shape != gt.shape:
             if not self.resize_pred:
                 check_same_hw(pred, gt, self.pred_field, self.gt_field,
@@ -248,14 +250,17 @@ class DepthMetric(BaseMetric):
             self._warn('skipped', f'skipping {name}: {err}')
             record['skipped'] = True
             return record
+        # Logs need positive depth: a non-positive prediction becomes a
+        # large error instead of a NaN. One pass clips to the range and to
+        # >= 1e-6, in place unless ``aligned`` is the caller's map.
+        lo, hi = 1e-6, np.inf
         if opts['clip_pred']:
-            lo = opts['min_depth'] if opts['min_depth'] is not None else 0.0
-            hi = opts['max_depth'] if opts['max_depth'] is not None \
-                else np.inf
-            aligned = np.clip(aligned, lo, hi)
-        # Logs need positive depth; a non-positive prediction becomes a
-        # large error instead of a NaN.
-        aligned = np.maximum(aligned, 1e-6)
+            if opts['min_depth'] is not None:
+                lo = max(lo, opts['min_depth'])
+            if opts['max_depth'] is not None:
+                hi = opts['max_depth']
+        aligned = np.clip(aligned, lo, hi,
+                          out=None if aligned is pred else aligned)
         sums = depth_error_sums(aligned, gt, mask)
         if sums['count'] == 0:
             self._warn('skipped', f'skipping {name}: no valid pixel')
