@@ -1,9 +1,9 @@
 """VAE codec between pixel-space maps (RGB, depth, normals) and latents."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from unidense.registry import MODELS
+from unidense.utils.vector_ops import unit_vectors
 from .freezing import freeze, keep_frozen_in_eval
 
 
@@ -189,4 +189,4 @@ class LatentCodec(nn.Module):
     def decode_normal(self, z):
         """latent -> (B, 3, H, W) unit vectors (L2-normalised per pixel)."""
         self._check(z, self.latent_channels, 'decode_normal')
-        return F.normalize(self._decode(z).float(), dim=1, eps=1e-6)
+        return unit_vectors(self._decode(z).float(), dim=1, eps=1e-6)

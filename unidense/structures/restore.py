@@ -4,6 +4,8 @@ from typing import Mapping
 import torch
 import torch.nn.functional as F
 
+from unidense.utils.vector_ops import unit_vectors
+
 
 def restore_to_original(pred: torch.Tensor, metainfo: Mapping,
                         mode: str = 'bilinear',
@@ -58,5 +60,5 @@ def restore_to_original(pred: torch.Tensor, metainfo: Mapping,
     if ori_shape is not None:
         out = resize(out, ori_shape[:2])
     if is_normal:
-        out = F.normalize(out, dim=0, eps=1e-6)
+        out = unit_vectors(out, dim=0, eps=1e-6)
     return out

@@ -21,6 +21,7 @@ from unidense.diffusion.freezing import freeze, unmark_frozen
 from unidense.diffusion.schedulers import as_scheduler
 from unidense.registry import MODELS
 from unidense.structures import stack_pixel_field
+from unidense.utils.vector_ops import unit_vectors
 from .base_dense_estimator import BaseDenseEstimator
 
 # sample field of each modality's training target, in [-1, 1]
@@ -264,7 +265,7 @@ class JointNet(BaseDenseEstimator):
             norm, _ = self.codec.normalize_depth(
                 out, valid=torch.ones_like(out, dtype=torch.bool))
             return norm
-        return F.normalize(out, dim=1)
+        return unit_vectors(out, dim=1)
 
     def labeller(self, name: str) -> torch.nn.Module:
         """The frozen online labeller of modality ``name`` (built once).
@@ -587,7 +588,7 @@ class JointNet(BaseDenseEstimator):
                 merged = torch.stack([ensemble_depth(m)[0][0] if n > 1 else
                                       m[0] for m in maps])
             else:
-                merged = F.normalize(maps.mean(dim=1), dim=1)
+                merged = unit_vectors(maps.mean(dim=1), dim=1)
             result[name] = restore_to_input_size(merged, size)
         return result
 

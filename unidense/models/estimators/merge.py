@@ -9,11 +9,11 @@ import copy
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 
 from unidense.diffusion.schedulers import as_scheduler
 from unidense.registry import MODELS
 from unidense.structures import stack_pixel_field
+from unidense.utils.vector_ops import unit_vectors
 from .base_dense_estimator import BaseDenseEstimator
 from .converter_sets import ConverterSetsMixin
 
@@ -353,7 +353,7 @@ class MERGE(ConverterSetsMixin, BaseDenseEstimator):
         if self.task == 'normal':
             normals = self.codec.decode_normal(z).float()
             normals = normals.view(-1, n, *normals.shape[1:]).mean(1)
-            return F.normalize(restore_to_input_size(normals, size), dim=1,
+            return unit_vectors(restore_to_input_size(normals, size), dim=1,
                                eps=1e-6)
         d = depth_to_unit_range(self.codec.decode_depth(z).float())
         if n > 1:

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from unidense.registry import MODELS
+from unidense.utils.vector_ops import unit_vectors, vector_length
 from .base_dense_head import BaseDenseHead
 from .dense_targets import task_target
 
@@ -58,7 +59,7 @@ def normalize_normal_kappa(out, min_kappa=0.01):
     """(B, 4, ...) raw -> unit xyz (divided by norm + 1e-10) and
     ``kappa = ELU(raw) + 1 + min_kappa`` (> 0.01)."""
     xyz, kappa = out[:, :3], out[:, 3:]
-    xyz = xyz / (xyz.norm(dim=1, keepdim=True) + 1e-10)
+    xyz = xyz / (vector_length(xyz, dim=1) + 1e-10)
     return torch.cat([xyz, F.elu(kappa) + 1.0 + min_kappa], dim=1)
 
 
@@ -322,7 +323,7 @@ class BaeNormalHead(BaseDenseHead):
         padded input size (bilinear, align_corners=True)."""
         size = self.input_size(data_samples)
         pred = self.resize(outputs['pred_s1'], size)
-        return {'normal': F.normalize(pred[:, :3], dim=1),
+        return {'normal': unit_vectors(pred[:, :3], dim=1),
                 'kappa': pred[:, 3:]}
 
 

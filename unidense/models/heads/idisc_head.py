@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from unidense.registry import MODELS
+from unidense.utils.vector_ops import unit_vectors
 from .bae_normal_head import normalize_normal_kappa
 from .base_dense_head import BaseDenseHead
 from .dense_targets import task_target
@@ -276,5 +277,5 @@ class IDiscHead(BaseDenseHead):
         pred = self._to_size(outputs['pred'], self.input_size(data_samples))
         if self.task == 'depth':
             return {'depth': pred}
-        return {'normal': F.normalize(pred[:, :3], dim=1),
+        return {'normal': unit_vectors(pred[:, :3], dim=1),
                 'kappa': pred[:, 3:]}

@@ -2,8 +2,8 @@
 from typing import Dict, Optional
 
 import torch
-import torch.nn.functional as F
 
+from unidense.utils.vector_ops import unit_vectors
 from .base_dense_head import BaseDenseHead
 from .dense_targets import task_target
 
@@ -91,7 +91,7 @@ class MultiTaskDenseHead(BaseDenseHead):
             elif task == 'depth':
                 res['depth'] = p.clamp(min=0)
             elif task == 'normal':
-                res['normal'] = F.normalize(p, dim=1)
+                res['normal'] = unit_vectors(p, dim=1)
             elif task == 'saliency':
                 res['saliency'] = p.softmax(1)[:, 1:] if p.shape[1] == 2 \
                     else p.sigmoid()

@@ -3,9 +3,9 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from unidense.registry import MODELS
+from unidense.utils.vector_ops import cosine_similarity
 
 
 @MODELS.register_module()
@@ -65,7 +65,7 @@ class AngMFNLLLoss(nn.Module):
             raise ValueError('AngMFNLLLoss: pred must be (B, 4, ...) and '
                              f'target (B, 3, ...), got {tuple(pred.shape)} '
                              f'and {tuple(target.shape)}')
-        cos = F.cosine_similarity(pred[:, :3], target.to(pred.dtype), dim=1)
+        cos = cosine_similarity(pred[:, :3], target.to(pred.dtype), dim=1)
         kappa = pred[:, 3]
         valid = (cos.detach().abs() < 0.999)
         if valid_mask is not None:

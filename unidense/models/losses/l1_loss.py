@@ -1,8 +1,8 @@
 """Masked L1 loss (InvPT / TaskPrompter depth and normals)."""
 import torch.nn as nn
-import torch.nn.functional as F
 
 from unidense.registry import MODELS
+from unidense.utils.vector_ops import unit_vectors
 
 
 @MODELS.register_module()
@@ -30,7 +30,7 @@ class L1Loss(nn.Module):
 
     def forward(self, pred, target, valid_mask=None):
         if self.normalize:
-            pred = F.normalize(pred, p=2, dim=1)
+            pred = unit_vectors(pred, dim=1)
         err = (pred - target.to(pred.dtype)).abs().sum(1, keepdim=True)
         if valid_mask is None:
             return self.loss_weight * err.mean()
