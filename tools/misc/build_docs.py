@@ -41,6 +41,7 @@ NAV = [
     {'Advanced': [
         {'Design overview': 'docs/advanced_guides/design.md'},
         {'Reliability': 'docs/reliability.md'},
+        {'Benchmarks': 'docs/benchmarks.md'},
         {'Add a head or a fusion': 'docs/advanced_guides/contracts.md'},
         {'Interfaces': 'docs/advanced_guides/interfaces.md'},
     ]},

@@ -1,0 +1,51 @@
+"""tools/analysis_tools/benchmark.py: name=value lines, a JSON record with
+the machine, and figures that hold whatever the machine's speed (FLOPs
+ratios, cache counts)."""
+import importlib.util
+import json
+import os.path as osp
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location('benchmark_tool', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_suites_print_and_record_figures(tmp_path, capsys):
+    tool = _tool()
+    out = tmp_path / 'bench.json'
+    assert tool.main(['merge', 'selfimprove', 'panorama', '--repeats', '1',
+                      '--batch', '4', '--panorama-steps', '2',
+                      '--out', str(out)]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines()
+             if '=' in ln and not ln.startswith('#')]
+    printed = dict(ln.split('=', 1) for ln in lines)
+    record = json.loads(out.read_text())
+    assert set(record['figures']) == set(printed)
+    assert record['machine']['threads'] >= 1 and record['machine']['cpu']
+    fig = record['figures']
+    # MERGE's converters add compute to the frozen DiT's
+    assert fig['merge.depth_over_t2i_flops'] > 1.0
+    assert fig['merge.depth_over_t2i_time'] > 0
+    # the cached stage-2 step skips the backbone: a fraction of the FLOPs,
+    # the 4 images seen in the warm-up round are hits afterwards
+    assert 0 < fig['selfimprove.cached_over_plain_flops'] < 0.5
+    assert fig['selfimprove.cache_misses'] == 4
+    assert fig['selfimprove.cache_hits'] > 0
+    # overlapping tiles cover the canvas more than once
+    assert fig['panorama.tiled_over_plain_flops'] > 1.5
+
+
+def test_interleaved_takes_medians_of_alternating_runs():
+    tool = _tool()
+    order = []
+    times = tool.interleaved(dict(a=lambda: order.append('a'),
+                                  b=lambda: order.append('b')),
+                             repeats=3, warmup=1)
+    assert order == ['a', 'b'] + ['a', 'b'] * 3
+    assert set(times) == {'a', 'b'} and min(times.values()) >= 0
