@@ -19,8 +19,9 @@ def _tool():
 def test_suites_print_and_record_figures(tmp_path, capsys):
     tool = _tool()
     out = tmp_path / 'bench.json'
-    assert tool.main(['merge', 'selfimprove', 'panorama', '--repeats', '1',
-                      '--batch', '4', '--panorama-steps', '2',
+    assert tool.main(['merge', 'selfimprove', 'panorama', 'throughput',
+                      '--repeats', '1', '--batch', '4', '--panorama-steps',
+                      '2', '--methods', 'vpd_depth', '--sizes', '32',
                       '--out', str(out)]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines()
              if '=' in ln and not ln.startswith('#')]
@@ -39,6 +40,11 @@ def test_suites_print_and_record_figures(tmp_path, capsys):
     assert fig['selfimprove.cache_hits'] > 0
     # overlapping tiles cover the canvas more than once
     assert fig['panorama.tiled_over_plain_flops'] > 1.5
+    # one throughput figure and one speed-up per switch (compile is opt-in)
+    assert fig['throughput.vpd_depth.32px.images_per_s'] > 0
+    assert {k for k in fig if k.endswith('_speedup')} == {
+        f'throughput.vpd_depth.32px.{s}_speedup'
+        for s in ('math_attention', 'channels_last', 'autocast_bf16')}
 
 
 def test_interleaved_takes_medians_of_alternating_runs():

@@ -19,6 +19,10 @@ Suites (``all`` runs each):
   steady state where the cache knows the images.
 * ``depth_metric``: ``DepthMetric`` (Marigold NYU protocol, least squares)
   over 654 maps of 480 x 640.
+* ``throughput``: images/s of each method's inference (``--methods``) at
+  tiny and medium image sizes (``--sizes 64 256``), and the speed-up of
+  each ``inference_speedups`` switch (explicit 'math' attention against
+  SDPA, channels-last, bf16 autocast; ``--compile`` adds torch.compile).
 
 Each figure is the median over ``--repeats`` rounds; within a round the
 compared variants run one after the other (interleaved), so a slow spell of
@@ -27,6 +31,7 @@ figures with the machine and settings to ``--out`` (JSON). Targets and the
 recorded numbers: docs/benchmarks.md.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -300,9 +305,55 @@ def suite_depth_metric(args) -> dict:
             'depth_metric.images': len(samples)}
 
 
+THROUGHPUT_CONFIGS = {
+    'merge': 'merge/pixart_depth_tiny.py',
+    'merge_flux': 'merge/flux_depth_tiny.py',
+    'jointnet': 'jointnet/sd21_rgbd_tiny.py',
+    'vpd_depth': 'diff2in1/vpd_nyu_depth_tiny.py',
+    'bae': 'diff2in1/bae_nyu_normal_tiny.py',
+    'invpt': 'diff2in1/invpt_nyudmt_tiny.py',
+}
+SWITCHES = dict(math_attention=dict(attention='math'),
+                channels_last=dict(channels_last=True),
+                autocast_bf16=dict(autocast='bf16'),
+                compile=dict(compile=True))
+
+
+def suite_throughput(args) -> dict:
+    """Images/s of each method's inference (``mode='tensor'``: its whole
+    recipe, e.g. JointNet's 10 DDIM steps, MERGE's 5-draw ensemble) at
+    ``--sizes`` pixels, and the speed-up of each inference switch."""
+    from unidense.engine.hooks import apply_inference_speedups
+    switches = [s for s in SWITCHES if s != 'compile' or args.compile]
+    out = {}
+    for method in args.methods:
+        variants = {}
+        for name in ['baseline'] + switches:
+            _, model = build(THROUGHPUT_CONFIGS[method])
+            model.eval()
+            if name != 'baseline':
+                apply_inference_speedups(model, **SWITCHES[name])
+            variants[name] = model
+        for size in args.sizes:
+            images = torch.rand(args.batch, 3, size, size) * 2 - 1
+
+            def run(model, images=images):
+                torch.manual_seed(0)
+                return model(images, None, mode='tensor')
+            with torch.no_grad():
+                t = interleaved({name: functools.partial(run, model)
+                                 for name, model in variants.items()},
+                                args.repeats)
+            key = f'throughput.{method}.{size}px'
+            out[f'{key}.images_per_s'] = args.batch / t['baseline']
+            for name in switches:
+                out[f'{key}.{name}_speedup'] = t['baseline'] / t[name]
+    return out
+
+
 SUITES = dict(jointnet=suite_jointnet, merge=suite_merge,
               panorama=suite_panorama, selfimprove=suite_selfimprove,
-              depth_metric=suite_depth_metric)
+              depth_metric=suite_depth_metric, throughput=suite_throughput)
 
 
 def machine() -> dict:
@@ -331,6 +382,16 @@ def parse_args(argv=None):
                         help='images per training step / metric batch')
     parser.add_argument('--panorama-steps', type=int, default=5,
                         help='denoising steps of each panorama')
+    parser.add_argument('--methods', nargs='+',
+                        default=list(THROUGHPUT_CONFIGS),
+                        choices=list(THROUGHPUT_CONFIGS),
+                        help='methods of the throughput suite')
+    parser.add_argument('--sizes', type=int, nargs='+', default=[64, 256],
+                        help='image sizes of the throughput suite (tiny '
+                        'and medium)')
+    parser.add_argument('--compile', action='store_true',
+                        help='throughput suite: also torch.compile (slow '
+                        'to compile on CPU)')
     parser.add_argument('--out', default=osp.join(
         REPO, 'work_dirs', 'benchmarks', 'benchmark.json'))
     return parser.parse_args(argv)
@@ -351,7 +412,9 @@ def main(argv=None) -> int:
         print(f'# {name}: {time.perf_counter() - start:.0f} s', flush=True)
     record = dict(machine=machine(), settings=dict(
         repeats=args.repeats, threads=args.threads, batch=args.batch,
-        panorama_steps=args.panorama_steps, suites=names), figures=figures)
+        panorama_steps=args.panorama_steps, suites=names,
+        methods=args.methods, sizes=args.sizes, compile=args.compile),
+        figures=figures)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w') as f:

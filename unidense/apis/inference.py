@@ -92,7 +92,8 @@ def init_model(config: Union[str, os.PathLike, 'Config'],
             pickle can run code: only for files you trust).
 
     Returns:
-        the model in eval mode, with the config as ``model.cfg``.
+        the model in eval mode, with the config as ``model.cfg`` and the
+        config's ``inference_speedups`` applied.
     """
     from mmengine.config import Config
     from mmengine.utils import import_modules_from_strings
@@ -133,7 +134,12 @@ def init_model(config: Union[str, os.PathLike, 'Config'],
                                     trust_checkpoint=trust_checkpoint)
         load_trainable_checkpoint(model, ckpt, checkpoint)
     model.cfg = cfg
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    if cfg.get('inference_speedups'):
+        # the config's attention / channels-last / compile / autocast
+        from unidense.engine.hooks import apply_inference_speedups
+        apply_inference_speedups(model, **dict(cfg.inference_speedups))
+    return model
 
 
 @contextlib.contextmanager

@@ -18,7 +18,9 @@ On top of ``mmengine.runner.Runner`` it
   resumed run is identical to an uninterrupted one.
 
 Extra top-level config keys: ``trust_checkpoint`` (bool, default False),
-``save_frozen_weights`` (bool, default False). ``sync_bn='torch'`` works on
+``save_frozen_weights`` (bool, default False), ``inference_speedups``
+(dict for :class:`~unidense.engine.hooks.InferenceSpeedupHook`, applied
+before testing). ``sync_bn='torch'`` works on
 CPU DDP too (:class:`~.cpu_sync_batchnorm.CPUSyncBatchNorm`).
 """
 import copy
@@ -230,6 +232,10 @@ class UnidenseRunner(Runner):
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         super().register_hooks(default_hooks, custom_hooks)
         self.register_hook(_ValRandomStateHook())
+        speedups = self.cfg.get('inference_speedups', None)
+        if speedups:
+            self.register_hook(dict(type='InferenceSpeedupHook',
+                                    **dict(speedups)))
 
     # ----------------------------------------------------------- checkpoint
     @property
