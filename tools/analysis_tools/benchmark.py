@@ -19,6 +19,8 @@ Suites (``all`` runs each):
   steady state where the cache knows the images.
 * ``depth_metric``: ``DepthMetric`` (Marigold NYU protocol, least squares)
   over 654 maps of 480 x 640.
+* ``onestep``: per-image time of one-step MERGE and JointNet rgb2j depth
+  (``OneStepEstimator``) against 20 denoising steps of the same model.
 * ``throughput``: images/s of each method's inference (``--methods``) at
   tiny and medium image sizes (``--sizes 64 256``), and the speed-up of
   each ``inference_speedups`` switch (explicit 'math' attention against
@@ -351,9 +353,39 @@ def suite_throughput(args) -> dict:
     return out
 
 
+def suite_onestep(args) -> dict:
+    """Per-image time of one-step estimation (:class:`OneStepEstimator`:
+    one network call at the trailing timestep) against 20 denoising steps
+    of the same estimator (one draw, no ensemble), MERGE and JointNet."""
+    cases = {'merge': ('merge/pixart_depth_onestep_tiny.py',
+                       dict(num_inference_steps=20, ensemble_size=1)),
+             'jointnet': ('jointnet/sd21_rgbd_onestep_tiny.py',
+                          dict(depth_steps=20, ensemble_size=1))}
+    out = {}
+    for method, (config, many_steps) in cases.items():
+        _, one_step = build(config, init_checkpoint=None)
+        one_step.eval()
+        inner = one_step.estimator
+        for key, value in many_steps.items():
+            setattr(inner, key, value)
+        images = torch.rand(args.batch, 3, 64, 64) * 2 - 1
+        with torch.no_grad():
+            t = interleaved(dict(
+                one=lambda: one_step(images, None, mode='tensor'),
+                many=lambda: inner(images, None, mode='tensor')),
+                args.repeats)
+        out[f'onestep.{method}.one_step_ms_per_image'] = \
+            1e3 * t['one'] / args.batch
+        out[f'onestep.{method}.20_steps_ms_per_image'] = \
+            1e3 * t['many'] / args.batch
+        out[f'onestep.{method}.speedup'] = t['many'] / t['one']
+    return out
+
+
 SUITES = dict(jointnet=suite_jointnet, merge=suite_merge,
               panorama=suite_panorama, selfimprove=suite_selfimprove,
-              depth_metric=suite_depth_metric, throughput=suite_throughput)
+              depth_metric=suite_depth_metric, throughput=suite_throughput,
+              onestep=suite_onestep)
 
 
 def machine() -> dict:

@@ -110,6 +110,12 @@ class LatentCodec(nn.Module):
 
     @torch.no_grad()
     def _decode(self, z):
+        return self.decode_with_grad(z)
+
+    def decode_with_grad(self, z):
+        """latent (B, C, h, w) -> the decoder's raw (B, 3, H, W) output, not
+        clamped, with gradients flowing to ``z`` (the VAE stays frozen): for
+        pixel-space losses on a predicted latent (end-to-end fine-tuning)."""
         p = self._param()
         outs = []
         for chunk in self._chunks(z.to(device=p.device, dtype=p.dtype)):

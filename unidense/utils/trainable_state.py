@@ -155,7 +155,11 @@ def load_trainable_checkpoint(model: nn.Module,
                            f'{err}') from err
 
     problems = []
-    missing_train = missing_trainable_keys(model, revised.keys())
+    # what the model reports missing (a model's load_state_dict pre-hooks
+    # may rename keys, e.g. OneStepEstimator taking its estimator's layout)
+    missing = set(result.missing_keys)
+    missing_train = sorted(k for k in trainable_state_keys(model)
+                           if k in missing)
     if missing_train:
         problems.append(
             f'missing trainable keys: {summarise_keys(missing_train)}')

@@ -208,7 +208,9 @@ class ZeroConvExchange(BaseFusion):
         Args:
             latent: (B, C * N, h, w) noisy latents in branch order
                 (``[rgb, *modalities]``, C = 4 for SD), scheduler-scaled.
-            timestep: (B,) or scalar, shared by every branch.
+            timestep: (B,) or scalar, shared by every branch; or a dict
+                per branch name (one-step estimation: a clean RGB branch at
+                t = 0 beside a depth branch at the trailing step).
             text: (B, L, D) cross-attention states, shared.
             masks: (B, N, h, w) per-branch latent masks (1 = generate,
                 0 = keep); only with ``masked_input``.
@@ -235,7 +237,8 @@ class ZeroConvExchange(BaseFusion):
         states = {}
         for name in self.branch_names:
             net = self.network(name)
-            state = net.prepare(latents[name], timestep, text, **unet_kwargs)
+            t = timestep[name] if isinstance(timestep, dict) else timestep
+            state = net.prepare(latents[name], t, text, **unet_kwargs)
             extra = self._input_injection(name, latents, cond)
             if extra is not None:
                 sample = state.sample + extra
