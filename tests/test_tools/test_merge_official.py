@@ -130,3 +130,73 @@ def test_convert_large_mapping_and_errors(tmp_path):
                                  torch.zeros(1)}, 'large')
     with pytest.raises(FileNotFoundError, match='config.json'):
         tool.convert(str(tmp_path), out)
+
+
+def _official_fixture():
+    """The fixture made by running the released MERGE code
+    (tests/data/merge_official/make_fixture.py) and its helpers."""
+    folder = osp.join(REPO, 'tests', 'data', 'merge_official')
+    spec = importlib.util.spec_from_file_location(
+        'merge_official_fixture', osp.join(folder, 'make_fixture.py'))
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    with open(osp.join(folder, 'fixture.json')) as f:
+        record = json.load(f)
+    output = torch.load(osp.join(folder, 'output.pt'), weights_only=True)
+    return maker, record, output
+
+
+def test_converted_official_converters_reproduce_the_official_output(
+        tmp_path):
+    """The released code (diffusers 0.32.1) ran a 2-block, 1152-wide PixArt
+    with one converter group in depth mode; its converters, written in the
+    official layout under the official key names it recorded, go through
+    tools/model_converters/merge_official.py into unidense's
+    GroupedConverters on the same frozen weights, and the depth-mode output
+    is the official one (fp32 CPU, <= 1e-5)."""
+    from diffusers import PixArtTransformer2DModel
+
+    from unidense.models.backbones import PixArtDiT
+    from unidense.models.fusions import GroupedConverters
+    maker, record, official_out = _official_fixture()
+    assert record['made_with']['diffusers'] == '0.32.1'
+    # the frozen DiT: diffusers' PixArt has the official frozen model's keys
+    transformer = PixArtTransformer2DModel(**record['pixart'])
+    state = transformer.state_dict()
+    assert {k: list(v.shape) for k, v in state.items()} == \
+        record['fixed_keys']
+    transformer.load_state_dict(
+        {k: maker.fixture_tensor(k, v.shape) for k, v in state.items()})
+    # the released converter folder, rebuilt from the official key names
+    sub = tmp_path / 'merge-base' / 'depth_converters'
+    sub.mkdir(parents=True)
+    save_file({k: maker.fixture_tensor(k, shape).contiguous()
+               for k, shape in record['converter_keys'].items()},
+              str(sub / 'diffusion_pytorch_model.safetensors'))
+    config = {k: v for k, v in record['converter_config'].items()
+              if not k.startswith('_use')}
+    config.update(_class_name='xTransformerModel',
+                  _diffusers_version='0.32.1')
+    (sub / 'config.json').write_text(json.dumps(config))
+    out = str(tmp_path / 'merge_b.safetensors')
+    proc = subprocess.run([sys.executable, TOOL, str(sub.parent), out],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+
+    from unidense.utils.checkpoint_io import load_checkpoint_safe
+    converted = load_checkpoint_safe(out)['state_dict']
+    fusion = GroupedConverters(PixArtDiT(transformer), num_groups=1,
+                               ff_ratio=1.0)
+    result = fusion.load_state_dict(
+        {k[len('fusion.'):]: v for k, v in converted.items()}, strict=False)
+    assert not result.unexpected_keys
+    assert not [k for k in result.missing_keys
+                if not k.startswith('_frozen') and 'backbone' not in k]
+    dense, text, mask, t = maker.fixture_inputs()
+    with torch.no_grad():
+        ours = fusion(dense, t, text, mask,
+                      added_cond_kwargs=dict(resolution=None,
+                                             aspect_ratio=None))
+    assert ours.shape == official_out.shape
+    worst = (ours - official_out).abs().max().item()
+    assert worst <= 1e-5, worst
