@@ -205,7 +205,14 @@ class UnidenseRunner(Runner):
                 optim_wrapper.update(type='AutocastOptimWrapper',
                                      dtype=str(dtype).replace('torch.', ''),
                                      device_type='cpu')
-        return super().build_optim_wrapper(optim_wrapper)
+        built = super().build_optim_wrapper(optim_wrapper)
+        # per-sample training draws (train_seed) follow the optimizer step,
+        # so B x accumulation draws what one batch of the summed size draws
+        wrappers = built.values() if hasattr(built, 'values') else [built]
+        counts = max((int(getattr(w, '_accumulative_counts', 1) or 1)
+                      for w in wrappers), default=1)
+        self.message_hub.update_info('accumulative_counts', counts)
+        return built
 
     # ---------------------------------------------------------------- hooks
     def register_hook(self, hook, priority=None) -> None:

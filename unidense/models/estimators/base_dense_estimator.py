@@ -215,11 +215,15 @@ class BaseDenseEstimator(FrozenPartsMixin, BaseModel, metaclass=ABCMeta):
         ]
 
     def train_generators(self, data_samples: Sequence) -> List:
-        """One CPU generator per sample, seeded by (``train_seed``, training
-        iteration, ``sample_idx``): training on N processes with batch B/N
-        then draws what one process with batch B draws."""
+        """One CPU generator per sample, seeded by (``train_seed``, optimizer
+        step, ``sample_idx``): training on N processes with batch B/N, or
+        with batch B/N and N-fold gradient accumulation, then draws what one
+        process with batch B draws. The optimizer step is the iteration
+        divided by the runner's ``accumulative_counts`` (message hub)."""
         from mmengine.logging import MessageHub
-        it = int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
+        hub = MessageHub.get_current_instance()
+        it = int(hub.get_info('iter', 0) or 0) // max(
+            1, int(hub.get_info('accumulative_counts', 1) or 1))
         generators = []
         for i, sample in enumerate(data_samples):
             idx = int(sample.metainfo.get('sample_idx', i) or 0)
