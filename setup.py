@@ -38,7 +38,8 @@ setup(
                         generation=read_requirements('generation'),
                         demo=read_requirements('demo'),
                         docs=read_requirements('docs'),
-                        optional=read_requirements('optional')),
+                        optional=read_requirements('optional'),
+                        bnb=read_requirements('bnb')),
     license='Apache-2.0',
     classifiers=[
         'Programming Language :: Python :: 3',
