@@ -6,18 +6,8 @@
 # x 64, its training scale); the prediction is resized back.
 #   python tools/test.py configs/jointnet/sd21_rgbd_tiny_nyu_real.py CKPT
 # The random-UNet control: sd21_rgbd_tiny_random_nyu_real.py.
-_base_ = ['./sd21_rgbd_tiny.py']
+_base_ = ['./sd21_rgbd_tiny.py', '../_base_/datasets/nyu_real_depth_test.py']
 
-_nyu = ('{{ fileDirname }}/../../../shared/data/realdata/nyu_depth_v2/'
-        'nyu2_test')
 model = dict(processing_res=64)
-test_dataloader = dict(
-    _delete_=True,
-    batch_size=5,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='NYUv2Dataset', data_root=_nyu, test_mode=True,
-                 pipeline=[dict(type='LoadImage'), dict(type='LoadDepth'),
-                           dict(type='PackDenseInputs')]))
-test_evaluator = dict(_delete_=True, type='DepthMetric', protocol='auto')
+test_dataloader = {{_base_.nyu_real_depth_test_dataloader}}
+test_evaluator = {{_base_.nyu_real_depth_test_evaluator}}
