@@ -281,3 +281,18 @@ class BaseDenseEstimator(FrozenPartsMixin, BaseModel, metaclass=ABCMeta):
         raise RuntimeError(f'{type(self).__name__}.forward: invalid mode '
                            f"{mode!r}; expected 'loss', 'predict' or "
                            f"'tensor'")
+
+
+class WrappedEstimatorMixin:
+    """For estimators that wrap another as ``self.estimator``
+    (:class:`SelfImprovingEstimator`, :class:`OneStepEstimator`): what the
+    predictions hold and the size multiple are the wrapped one's. List it
+    before :class:`BaseDenseEstimator` in the bases."""
+
+    @property
+    def prediction_kinds(self):
+        return self.estimator.prediction_kinds
+
+    @property
+    def size_multiple(self) -> int:
+        return self.estimator.size_multiple

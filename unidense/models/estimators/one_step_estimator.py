@@ -36,7 +36,7 @@ import torch
 from unidense.registry import MODELS
 from unidense.structures import stack_pixel_field
 from unidense.utils.trainable_state import load_trainable_checkpoint
-from .base_dense_estimator import BaseDenseEstimator
+from .base_dense_estimator import BaseDenseEstimator, WrappedEstimatorMixin
 
 
 def clean_latent_estimate(output: torch.Tensor, sample: torch.Tensor,
@@ -119,7 +119,7 @@ _ONE_STEP = {'MERGE': merge_one_step_latent,
 
 
 @MODELS.register_module()
-class OneStepEstimator(BaseDenseEstimator):
+class OneStepEstimator(WrappedEstimatorMixin, BaseDenseEstimator):
     """One-step depth at the trailing timestep, trainable end to end.
 
     Args:
@@ -178,14 +178,6 @@ class OneStepEstimator(BaseDenseEstimator):
                             for k in keys):
             for key in keys:
                 state_dict[own + key[len(prefix):]] = state_dict.pop(key)
-
-    @property
-    def prediction_kinds(self):
-        return self.estimator.prediction_kinds
-
-    @property
-    def size_multiple(self) -> int:
-        return self.estimator.size_multiple
 
     def depth_map(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) RGB in [-1, 1] -> (B, 1, H, W) decoded depth

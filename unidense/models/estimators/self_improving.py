@@ -38,7 +38,7 @@ import torch.nn as nn
 from unidense.registry import MODELS
 from unidense.utils.trainable_state import (load_trainable_checkpoint,
                                             trainable_state_keys)
-from .base_dense_estimator import BaseDenseEstimator
+from .base_dense_estimator import BaseDenseEstimator, WrappedEstimatorMixin
 
 # metainfo that describes the geometry between the file and the network
 # input; a pseudo-label is made on the network input itself
@@ -73,7 +73,7 @@ def quantile_normalize(depth: torch.Tensor, low: float = 0.02,
 
 
 @MODELS.register_module()
-class SelfImprovingEstimator(BaseDenseEstimator):
+class SelfImprovingEstimator(WrappedEstimatorMixin, BaseDenseEstimator):
     """Any dense estimator with a creation copy θ_C of its trainable parts.
 
     Args:
@@ -151,14 +151,6 @@ class SelfImprovingEstimator(BaseDenseEstimator):
             if inner is None:
                 raise
             return getattr(inner, name)
-
-    @property
-    def prediction_kinds(self):
-        return self.estimator.prediction_kinds
-
-    @property
-    def size_multiple(self) -> int:
-        return self.estimator.size_multiple
 
     # ------------------------------------------------------------- θ_C state
     def _live_tensors(self) -> Dict[str, torch.Tensor]:
