@@ -42,6 +42,7 @@ NAV = [
         {'Design overview': 'docs/advanced_guides/design.md'},
         {'Reliability': 'docs/reliability.md'},
         {'Benchmarks': 'docs/benchmarks.md'},
+        {'Distributed training and memory': 'docs/distributed.md'},
         {'Add a head or a fusion': 'docs/advanced_guides/contracts.md'},
         {'Interfaces': 'docs/advanced_guides/interfaces.md'},
     ]},
