@@ -18,7 +18,8 @@ def _tool():
 
 
 @pytest.mark.parametrize('config', ['merge/pixart_depth_tiny.py',
-                                    'jointnet/sd21_rgbd_tiny.py'])
+                                    'jointnet/sd21_rgbd_tiny.py',
+                                    'diff2in1/vpd_nyu_depth_tiny.py'])
 def test_estimate_within_tolerance_of_the_measured_peak(config, capsys):
     tool = _tool()
     path = osp.join(REPO, 'configs', config)

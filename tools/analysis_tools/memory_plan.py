@@ -15,8 +15,9 @@ Built on the meta device (``count_params``' ``meta_device_build``), so a
 * activations: the tensors alive after the forward of the *trainable path*
   (what backward needs), traced for real on the meta device with autograd
   under :class:`~unidense.utils.live_memory.LiveTensorMemory`: MERGE's
-  depth-mode denoiser, JointNet's joint fusion call, with stand-in text
-  embeddings of the configured lengths. Attention is counted as a fused
+  depth-mode denoiser, JointNet's joint fusion call, a Diff-2-in-1
+  perceptor's features, neck(s) and head(s); frozen text encoders are
+  stood in by zeros of their configured lengths and widths. Attention is counted as a fused
   (flash) kernel stores it - q, k, v, output, log-sum-exp - since the math
   path's N^2 score matrix never exists on a GPU with SDPA.
   ``--checkpointing`` enables activation checkpointing first.
@@ -83,12 +84,11 @@ def flash_attention_accounting():
         F.scaled_dot_product_attention = original
 
 
-def text_stand_in(model, batch: int, device):
-    """(sequence (B, L, D), mask (B, L), pooled (B, P) or None) of the
-    model's TextEncoder specs, zeros on ``device``."""
+def text_stand_in(text_encoder, batch: int, device):
+    """(sequence (B, L, D), mask (B, L), pooled (B, P) or None): zeros of
+    a TextEncoder's configured lengths and widths on ``device``."""
     seq = pooled = None
-    for spec, enc in zip(model.text_encoder.specs, model.text_encoder.
-                         encoders):
+    for spec, enc in zip(text_encoder.specs, text_encoder.encoders):
         cfg = enc.config
         width = getattr(cfg, 'd_model', None) or cfg.hidden_size
         if spec['role'] == 'sequence':
@@ -96,17 +96,42 @@ def text_stand_in(model, batch: int, device):
         else:
             pooled = torch.zeros(batch, getattr(cfg, 'projection_dim', None)
                                  or width, device=device)
-    mask = torch.ones(seq.shape[:2], dtype=torch.bool, device=device)
+    mask = None if seq is None else torch.ones(
+        seq.shape[:2], dtype=torch.bool, device=device)
     return seq, mask, pooled
+
+
+@contextlib.contextmanager
+def text_encoders_stood_in():
+    """Frozen text encoders run without gradients and call ``.item()``
+    (not on the meta device): each returns zeros of its output shapes."""
+    from unidense.diffusion.text_encoder import TextEncoder
+    original = TextEncoder.encode
+
+    def encode(self, prompts):
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        device = next(self.parameters()).device
+        seq, mask, pooled = text_stand_in(self, len(prompts), device)
+        return dict(embeds=seq, mask=mask, pooled=pooled)
+    TextEncoder.encode = encode
+    try:
+        yield
+    finally:
+        TextEncoder.encode = original
 
 
 def trainable_forward(model, batch: int, size):
     """Run the trainable path once; returns its output."""
     device = next(model.parameters()).device
+    if type(model).__name__ == 'DiffusionPerceptor':
+        # one-step features, neck(s), head(s) from the image
+        image = torch.zeros(batch, 3, *size, device=device)
+        out = model._forward(image)
+        return out if torch.is_tensor(out) else list(_tensors(out))
     stride = int(model.codec.downsample_factor)
     h, w = size[0] // stride, size[1] // stride
     c = model.codec.latent_channels
-    seq, mask, pooled = text_stand_in(model, batch, device)
+    seq, mask, pooled = text_stand_in(model.text_encoder, batch, device)
     kind = type(model).__name__
     if kind == 'MERGE':
         latent = torch.zeros(batch, c, h, w, device=device)
@@ -119,8 +144,19 @@ def trainable_forward(model, batch: int, size):
                              device=device)
         return model.fusion(latent, torch.full((batch, ), 500,
                                                device=device), seq)
-    raise SystemExit(f'memory_plan: no trainable-path trace for {kind} yet '
-                     f'(MERGE, JointNet)')
+    raise SystemExit(f'memory_plan: no trainable-path trace for {kind} '
+                     f'(MERGE, JointNet, DiffusionPerceptor)')
+
+
+def _tensors(tree):
+    if torch.is_tensor(tree):
+        yield tree
+    elif isinstance(tree, dict):
+        for v in tree.values():
+            yield from _tensors(v)
+    elif isinstance(tree, (list, tuple)):
+        for v in tree:
+            yield from _tensors(v)
 
 
 def activation_bytes(model, batch, size, checkpointing=False) -> int:
@@ -130,7 +166,7 @@ def activation_bytes(model, batch, size, checkpointing=False) -> int:
     if checkpointing:
         enable_gradient_checkpointing(model)
     tracker = LiveTensorMemory(resident=[model])
-    with flash_attention_accounting(), tracker:
+    with flash_attention_accounting(), text_encoders_stood_in(), tracker:
         out = trainable_forward(model, batch, size)
     # while ``out`` lives, its autograd graph holds what backward needs
     kept = tracker.current_bytes - tracker.resident_bytes
@@ -165,13 +201,18 @@ def plan(model, cfg, args) -> dict:
 
 
 def default_size(model, cfg):
-    """The training images' size: SyntheticScenes' ``img_size`` (tiny
-    configs), else the denoiser's sample size x the VAE factor."""
+    """The training images' size: a perceptor's network input size,
+    SyntheticScenes' ``img_size`` (tiny configs), else the denoiser's
+    sample size x the VAE factor."""
+    if getattr(model, 'input_size', None):  # DiffusionPerceptor
+        return tuple(model.input_size)
     dataset = cfg.train_dataloader.get('dataset', {})
     if dataset.get('img_size'):
         size = dataset['img_size']
         return tuple(size) if isinstance(size, (list, tuple)) else (
             int(size), int(size))
+    if not hasattr(model, 'codec'):
+        raise SystemExit('memory_plan: give --size H W (the training crop)')
     stride = int(model.codec.downsample_factor)
     net = model.backbone.network
     sample = int(getattr(net.config, 'sample_size', 64) or 64)
