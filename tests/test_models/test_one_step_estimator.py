@@ -9,8 +9,9 @@ from diffusers import DDIMScheduler
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from unidense.models.estimators.one_step_estimator import (
-    clean_latent_estimate, merge_one_step_latent)
+from unidense.diffusion.schedulers import clean_latent_estimate
+from unidense.models.estimators.one_step_estimator import \
+    merge_one_step_latent
 from unidense.models.losses import AffineInvariantDepthLoss
 from unidense.registry import MODELS
 from unidense.structures import DenseDataSample

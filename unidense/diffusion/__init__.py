@@ -18,7 +18,7 @@ from .pretrained import (PretrainedNotFoundError, hub_offline, is_meta_build,
 from .schedulers import (DDIMScheduler, DDPMScheduler,
                          DPMSolverMultistepScheduler,
                          FlowMatchEulerDiscreteScheduler, as_scheduler,
-                         build_scheduler)
+                         build_scheduler, clean_latent_estimate)
 from .text_encoder import TextEncoder
 from .tokenizers import CLIPTokenizer, T5Tokenizer
 
@@ -29,7 +29,8 @@ __all__ = [
     'FlowMatchEulerDiscreteScheduler', 'FluxTransformer2DModel',
     'LatentCodec', 'PixArtTransformer2DModel', 'PretrainedNotFoundError',
     'T5EncoderModel', 'T5Tokenizer', 'TextEncoder', 'UNet2DConditionModel',
-    'build_pretrained_module', 'build_scheduler', 'hub_offline',
+    'build_pretrained_module', 'build_scheduler', 'clean_latent_estimate',
+    'hub_offline',
     'is_meta_build', 'meta_device_build', 'resolve_dtype', 'as_scheduler',
     'freeze', 'is_frozen', 'keep_frozen_in_eval', 'unmark_frozen',
     'FrozenPartsMixin'

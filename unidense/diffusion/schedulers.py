@@ -23,6 +23,33 @@ from unidense.registry import DIFFUSION_SCHEDULERS
 from .pretrained import call_from_pretrained, clean_config, is_meta_build
 
 
+def clean_latent_estimate(output: torch.Tensor, sample: torch.Tensor,
+                          prediction_type: str, alpha_bar=None
+                          ) -> torch.Tensor:
+    """x0 from one network output at one timestep (DDIM's predicted
+    original sample).
+
+    Args:
+        output: (B, C, h, w) epsilon, v or flow (noise - x0) prediction.
+        sample: (B, C, h, w) the network's noisy input x_t.
+        prediction_type: 'epsilon', 'v_prediction', 'sample' or 'flow'
+            (flow at sigma = 1: x_t = noise).
+        alpha_bar: the schedule's cumulative alpha at the timestep (float
+            or 0-d tensor), for epsilon / v.
+    """
+    if prediction_type == 'flow':
+        return sample - output
+    if prediction_type == 'sample':
+        return output
+    a = float(alpha_bar)
+    if prediction_type == 'epsilon':
+        return (sample - (1 - a)**0.5 * output) / a**0.5
+    if prediction_type == 'v_prediction':  # v = sqrt(a) eps - sqrt(1-a) x0
+        return a**0.5 * sample - (1 - a)**0.5 * output
+    raise ValueError(f'clean_latent_estimate: unknown prediction_type '
+                     f'{prediction_type!r}')
+
+
 def _load_scheduler_config(config, subfolder):
     if isinstance(config, dict):
         return dict(config)

@@ -103,12 +103,10 @@ def _noise_prediction(denoiser, z, t, cond) -> torch.Tensor:
 
 def _ddim_step(z, out, a_t, a_prev, prediction):
     """Deterministic DDIM (eta 0) from alpha_bar ``a_t`` to ``a_prev``."""
-    if prediction == 'epsilon':
-        eps = out
-        x0 = (z - (1 - a_t)**0.5 * eps) / a_t**0.5
-    else:   # v = sqrt(a) eps - sqrt(1 - a) x0
-        x0 = a_t**0.5 * z - (1 - a_t)**0.5 * out
-        eps = (1 - a_t)**0.5 * z + a_t**0.5 * out
+    from unidense.diffusion.schedulers import clean_latent_estimate
+    x0 = clean_latent_estimate(out, z, prediction, a_t)
+    eps = out if prediction == 'epsilon' else \
+        (1 - a_t)**0.5 * z + a_t**0.5 * out
     return a_prev**0.5 * x0 + (1 - a_prev)**0.5 * eps
 
 

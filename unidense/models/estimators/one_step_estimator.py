@@ -33,36 +33,11 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
+from unidense.diffusion.schedulers import clean_latent_estimate
 from unidense.registry import MODELS
 from unidense.structures import stack_pixel_field
 from unidense.utils.trainable_state import load_trainable_checkpoint
 from .base_dense_estimator import BaseDenseEstimator, WrappedEstimatorMixin
-
-
-def clean_latent_estimate(output: torch.Tensor, sample: torch.Tensor,
-                          prediction_type: str, alpha_bar=None
-                          ) -> torch.Tensor:
-    """x0 from one network output at one timestep.
-
-    Args:
-        output: (B, C, h, w) epsilon, v or flow (noise - x0) prediction.
-        sample: (B, C, h, w) the network's noisy input x_t.
-        prediction_type: 'epsilon', 'v_prediction', 'sample' or 'flow'
-            (flow at sigma = 1: x_t = noise).
-        alpha_bar: the schedule's cumulative alpha at the timestep (float
-            or 0-d tensor), for epsilon / v.
-    """
-    if prediction_type == 'flow':
-        return sample - output
-    if prediction_type == 'sample':
-        return output
-    a = torch.as_tensor(alpha_bar, dtype=output.dtype, device=output.device)
-    if prediction_type == 'epsilon':
-        return (sample - (1 - a).sqrt() * output) / a.sqrt()
-    if prediction_type == 'v_prediction':
-        return a.sqrt() * sample - (1 - a).sqrt() * output
-    raise ValueError(f'clean_latent_estimate: unknown prediction_type '
-                     f'{prediction_type!r}')
 
 
 def _trailing(scheduler) -> int:
