@@ -1,11 +1,34 @@
 """Activation (gradient) checkpointing switched on from a config."""
-from typing import List
+from typing import Callable, Iterator, List, Tuple
 
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from unidense.registry import HOOKS
+
+
+def outermost_modules(model: nn.Module, predicate: Callable
+                      ) -> Iterator[Tuple[str, nn.Module]]:
+    """``(dotted name, module)`` of the modules of ``model`` for which
+    ``predicate(module)`` holds, outermost only: a match's submodules are
+    not visited (a diffusers UNet, not each of its blocks)."""
+    covered = set()
+    for name, module in model.named_modules():
+        if id(module) in covered or not predicate(module):
+            continue
+        covered.update(id(m) for m in module.modules())
+        yield name or type(module).__name__, module
+
+
+def _diffusers_checkpointing(module) -> bool:
+    return getattr(module, '_supports_gradient_checkpointing', False) and \
+        hasattr(module, 'enable_gradient_checkpointing')
+
+
+def _timm_checkpointing(module) -> bool:
+    return hasattr(module, 'set_grad_checkpointing') and \
+        hasattr(module, 'default_cfg')
 
 
 def enable_gradient_checkpointing(model: nn.Module) -> List[str]:
@@ -19,20 +42,15 @@ def enable_gradient_checkpointing(model: nn.Module) -> List[str]:
     Returns:
         the dotted names of the networks switched on (outermost only).
     """
-    covered, names = set(), []
-    for name, module in model.named_modules():
-        if id(module) in covered:
-            continue
-        if getattr(module, '_supports_gradient_checkpointing', False) and \
-                hasattr(module, 'enable_gradient_checkpointing'):
+    names = []
+    for name, module in outermost_modules(
+            model, lambda m: _diffusers_checkpointing(m) or
+            _timm_checkpointing(m)):
+        if _diffusers_checkpointing(module):
             module.enable_gradient_checkpointing()
-        elif hasattr(module, 'set_grad_checkpointing') and \
-                hasattr(module, 'default_cfg'):
-            module.set_grad_checkpointing(True)
         else:
-            continue
-        covered.update(id(m) for m in module.modules())
-        names.append(name or type(module).__name__)
+            module.set_grad_checkpointing(True)
+        names.append(name)
     return names
 
 

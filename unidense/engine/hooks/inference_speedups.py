@@ -25,6 +25,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from unidense.registry import HOOKS
+from .gradient_checkpointing_hook import outermost_modules
 
 __all__ = ['apply_inference_speedups', 'switch_attention',
            'InferenceSpeedupHook']
@@ -39,12 +40,7 @@ _ENTRY_POINTS = ('forward', 'generate', 'sample', 'estimate',
 def _diffusers_networks(model: nn.Module):
     """(name, module) of the outermost diffusers models in ``model``."""
     from diffusers.models.modeling_utils import ModelMixin
-    covered = set()
-    for name, module in model.named_modules():
-        if id(module) in covered or not isinstance(module, ModelMixin):
-            continue
-        covered.update(id(m) for m in module.modules())
-        yield name or type(module).__name__, module
+    return outermost_modules(model, lambda m: isinstance(m, ModelMixin))
 
 
 def switch_attention(model: nn.Module, attention: str) -> int:
