@@ -50,6 +50,9 @@ if REPO not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from tools.analysis_tools.get_flops import (  # noqa: E402
+    counted_flops, traced_flops)
+
 MIB = 2.0**20
 
 
@@ -101,18 +104,6 @@ def optim_wrapper(cfg, model):
 
 def step_fn(model, data, wrapper):
     return lambda: model.train_step(data, wrapper)
-
-
-def counted_flops(fn) -> float:
-    """FLOPs (one multiply-add = 1, fvcore's convention) of ``fn()``,
-    backward passes included, counted by torch's ``FlopCounterMode``: the
-    compute a time ratio would follow if every operator ran equally
-    well."""
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
-    with counter:
-        fn()
-    return counter.get_total_flops() / 2
 
 
 def peak_step_memory(model, data, wrapper) -> dict:
@@ -176,26 +167,6 @@ def _merge_calls(model, batch: int, size: int):
             (t2i, (latent, t, text['embeds'])))
 
 
-class _Call(torch.nn.Module):
-    """A function as a module, for fvcore's tracer."""
-
-    def __init__(self, fn, owner):
-        super().__init__()
-        self.fn, self.owner = fn, owner
-
-    def forward(self, *args):
-        return self.fn(*args)
-
-
-def fvcore_flops(fn, owner, inputs) -> float:
-    from fvcore.nn import FlopCountAnalysis
-    analysis = FlopCountAnalysis(_Call(fn, owner).eval(), inputs)
-    analysis.unsupported_ops_warnings(False)
-    analysis.uncalled_modules_warnings(False)
-    analysis.tracer_warnings('none')
-    return float(analysis.total())
-
-
 def suite_merge(args) -> dict:
     _, model = build('merge/pixart_depth_tiny.py')
     model.eval()
@@ -204,8 +175,8 @@ def suite_merge(args) -> dict:
     with torch.no_grad():
         t = interleaved(dict(depth=lambda: depth_fn(*depth_in),
                              t2i=lambda: t2i_fn(*t2i_in)), args.repeats)
-        flops_depth = fvcore_flops(depth_fn, model, depth_in)
-        flops_t2i = fvcore_flops(t2i_fn, model, t2i_in)
+        flops_depth = traced_flops(depth_fn, depth_in, owner=model)
+        flops_t2i = traced_flops(t2i_fn, t2i_in, owner=model)
     time_ratio = t['depth'] / t['t2i']
     flops_ratio = flops_depth / flops_t2i
     return {'merge.depth_mode_s': t['depth'], 'merge.t2i_s': t['t2i'],

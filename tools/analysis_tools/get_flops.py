@@ -63,11 +63,15 @@ def dummy_inputs(model, h, w):
 
 
 class _Traceable(torch.nn.Module):
-    """Make diffusers outputs (dataclasses, dicts) traceable tensors."""
+    """Make diffusers outputs (dataclasses, dicts) traceable tensors.
+    ``model`` may be any callable; ``owner``, the module whose parameters
+    it uses, is registered so the tracer sees them as parameters (not as
+    constants, which fails for trainable ones)."""
 
-    def __init__(self, model):
+    def __init__(self, model, owner=None):
         super().__init__()
         self.model = model
+        self.owner = owner
 
     def forward(self, *args):
         out = self.model(*args)
@@ -86,15 +90,39 @@ def _flatten(out):
     return out
 
 
+def _analysis(fn, inputs, owner=None):
+    """fvcore's FlopCountAnalysis of ``fn(*inputs)`` (a module, or any
+    callable using the parameters of ``owner``), its warnings off."""
+    from fvcore.nn import FlopCountAnalysis
+    analysis = FlopCountAnalysis(_Traceable(fn, owner).eval(), inputs)
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    analysis.tracer_warnings('none')
+    return analysis
+
+
+def traced_flops(fn, inputs, owner=None) -> float:
+    """fvcore FLOPs of ``fn(*inputs)`` (one multiply-add = 1 FLOP); ``fn``
+    a module, or a callable using the parameters of the module ``owner``."""
+    with torch.no_grad():
+        return float(_analysis(fn, inputs, owner).total())
+
+
+def counted_flops(fn) -> float:
+    """FLOPs of ``fn()`` counted by torch's ``FlopCounterMode`` (backward
+    passes included when ``fn`` runs them), halved to fvcore's convention
+    (torch counts a multiply-add as 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops() / 2
+
+
 def flops_by_child(model, inputs):
     """``(total, {child name: flops})`` from one fvcore trace."""
-    from fvcore.nn import FlopCountAnalysis
-    wrapped = _Traceable(model).eval()
     with torch.no_grad():
-        analysis = FlopCountAnalysis(wrapped, inputs)
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        analysis.tracer_warnings('none')
+        analysis = _analysis(model, inputs)
         by_module = analysis.by_module()
         # some fvcore handlers count fractional FLOPs; report integers
         total = int(round(analysis.total()))
@@ -107,20 +135,16 @@ def flops_by_child(model, inputs):
 
 def generation_flops(model, prompt):
     """``(total, {child: flops})`` of one image a ``GenerationEvaluator``
-    generates for ``prompt`` (its configured steps and guidance, no cache).
-    torch counts a multiply-add as 2 FLOPs; halved to fvcore's 1."""
-    from torch.utils.flop_counter import FlopCounterMode
-
+    generates for ``prompt`` (its configured steps and guidance, no cache),
+    counted by :func:`counted_flops`."""
     from unidense.structures import DenseDataSample
     sample = DenseDataSample(metainfo=dict(prompt=prompt, prompt_idx=0))
-    counter = FlopCounterMode(display=False)
     cache, model.cache_dir = model.cache_dir, None
     try:
-        with counter, torch.no_grad():
-            model.predict(None, [sample])
+        with torch.no_grad():
+            total = int(counted_flops(lambda: model.predict(None, [sample])))
     finally:
         model.cache_dir = cache
-    total = int(counter.get_total_flops()) // 2
     return total, {'model': total}
 
 
