@@ -89,13 +89,13 @@ def text_stand_in(text_encoder, batch: int, device):
     a TextEncoder's configured lengths and widths on ``device``."""
     seq = pooled = None
     for spec, enc in zip(text_encoder.specs, text_encoder.encoders):
-        cfg = enc.config
-        width = getattr(cfg, 'd_model', None) or cfg.hidden_size
         if spec['role'] == 'sequence':
-            seq = torch.zeros(batch, spec['max_length'], width, device=device)
+            seq = torch.zeros(batch, spec['max_length'],
+                              text_encoder.embed_dim, device=device)
         else:
+            cfg = enc.config
             pooled = torch.zeros(batch, getattr(cfg, 'projection_dim', None)
-                                 or width, device=device)
+                                 or cfg.hidden_size, device=device)
     mask = None if seq is None else torch.ones(
         seq.shape[:2], dtype=torch.bool, device=device)
     return seq, mask, pooled
@@ -125,9 +125,7 @@ def trainable_forward(model, batch: int, size):
     device = next(model.parameters()).device
     if type(model).__name__ == 'DiffusionPerceptor':
         # one-step features, neck(s), head(s) from the image
-        image = torch.zeros(batch, 3, *size, device=device)
-        out = model._forward(image)
-        return out if torch.is_tensor(out) else list(_tensors(out))
+        return model._forward(torch.zeros(batch, 3, *size, device=device))
     stride = int(model.codec.downsample_factor)
     h, w = size[0] // stride, size[1] // stride
     c = model.codec.latent_channels
@@ -148,17 +146,6 @@ def trainable_forward(model, batch: int, size):
                      f'(MERGE, JointNet, DiffusionPerceptor)')
 
 
-def _tensors(tree):
-    if torch.is_tensor(tree):
-        yield tree
-    elif isinstance(tree, dict):
-        for v in tree.values():
-            yield from _tensors(v)
-    elif isinstance(tree, (list, tuple)):
-        for v in tree:
-            yield from _tensors(v)
-
-
 def activation_bytes(model, batch, size, checkpointing=False) -> int:
     from unidense.engine.hooks import enable_gradient_checkpointing
     from unidense.utils.live_memory import LiveTensorMemory
@@ -175,16 +162,9 @@ def activation_bytes(model, batch, size, checkpointing=False) -> int:
 
 
 def plan(model, cfg, args) -> dict:
+    from tools.analysis_tools.count_params import count_parameters
     frozen_bytes = 2 if args.frozen_dtype == 'bf16' else 4
-    seen, frozen, trainable = set(), 0, 0
-    for p in model.parameters():
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        if p.requires_grad:
-            trainable += p.numel()
-        else:
-            frozen += p.numel()
+    _, trainable, frozen = count_parameters(model)
     optimizer = cfg.optim_wrapper.get('optimizer', {}).get('type', 'AdamW')
     shard = args.gpus if args.strategy == 'fsdp' else 1
     batch = args.batch or int(cfg.train_dataloader.batch_size)
