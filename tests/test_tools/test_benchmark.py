@@ -1,25 +1,14 @@
 """tools/analysis_tools/benchmark.py: name=value lines, a JSON record with
 the machine, and figures that hold whatever the machine's speed (FLOPs
 ratios, cache counts)."""
-import importlib.util
 import json
-import os.path as osp
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tools.analysis_tools import benchmark
 
 
 def test_suites_print_and_record_figures(tmp_path, capsys):
-    tool = _tool()
     out = tmp_path / 'bench.json'
-    assert tool.main(['merge', 'selfimprove', 'panorama', 'throughput',
+    assert benchmark.main(['merge', 'selfimprove', 'panorama', 'throughput',
                       '--repeats', '1', '--batch', '4', '--panorama-steps',
                       '2', '--methods', 'vpd_depth', '--sizes', '32',
                       '--out', str(out)]) == 0
@@ -48,9 +37,8 @@ def test_suites_print_and_record_figures(tmp_path, capsys):
 
 
 def test_interleaved_takes_medians_of_alternating_runs():
-    tool = _tool()
     order = []
-    times = tool.interleaved(dict(a=lambda: order.append('a'),
+    times = benchmark.interleaved(dict(a=lambda: order.append('a'),
                                   b=lambda: order.append('b')),
                              repeats=3, warmup=1)
     assert order == ['a', 'b'] + ['a', 'b'] * 3

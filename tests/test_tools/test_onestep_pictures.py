@@ -1,13 +1,13 @@
 """tools/analysis_tools/onestep_pictures.py writes one row per scene and one
 column per given checkpoint (plus image and ground truth)."""
-import importlib.util
 import os.path as osp
 
 import cv2
 import torch
 
+from tools.analysis_tools import onestep_pictures
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'onestep_pictures.py')
 
 
 def test_rows_and_columns(tmp_path):
@@ -17,9 +17,6 @@ def test_rows_and_columns(tmp_path):
     from unidense.registry import MODELS
     from unidense.utils.checkpoint_io import save_checkpoint_atomic
     from unidense.utils.trainable_state import trainable_state_dict
-    spec = importlib.util.spec_from_file_location('onestep_pictures', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     init_default_scope('unidense')
     cfg = Config.fromfile(osp.join(
         REPO, 'configs/jointnet/sd21_rgbd_onestep_tiny.py'))
@@ -30,7 +27,7 @@ def test_rows_and_columns(tmp_path):
                                 meta=dict(unidense=dict(
                                     trainable_only=True))), ckpt)
     out = str(tmp_path / 'grid.png')
-    assert tool.main(['--jointnet-onestep', ckpt, '--num', '2',
+    assert onestep_pictures.main(['--jointnet-onestep', ckpt, '--num', '2',
                       '--out', out]) == 0
     grid = cv2.imread(out)
     # 2 rows of (22 px titles + 160 px tiles + 4 px gap); 3 tiles a row
