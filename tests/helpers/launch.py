@@ -46,22 +46,28 @@ def checkpoint_weights(path):
     return load_checkpoint_safe(path)['state_dict']
 
 
-def sigkill_after_first_checkpoint(cmd, work_dir, log, timeout=240):
-    """Start training ``cmd`` (writing to ``work_dir``), SIGKILL it as soon
-    as ``work_dir/last_checkpoint`` appears, and return the process's exit
-    code (``-SIGKILL`` when the kill landed before it finished)."""
+def sigkill_after_first_checkpoint(cmd, work_dir, log, timeout=240,
+                                   env=None):
+    """Start training ``cmd`` (writing to ``work_dir``) in its own process
+    group, SIGKILL the whole group (a launcher and its workers) as soon as
+    ``work_dir/last_checkpoint`` appears, and return the launched process's
+    exit code (``-SIGKILL`` when the kill landed before it finished)."""
     import signal
     import time
     last = osp.join(str(work_dir), 'last_checkpoint')
     with open(log, 'w') as f:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=launch_env(), stdout=f,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env or launch_env(),
+                                stdout=f, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         deadline = time.time() + timeout
         while not osp.exists(last) and proc.poll() is None:
             if time.time() > deadline:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 raise AssertionError(f'no checkpoint appeared in {work_dir}')
             time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
     return proc.returncode

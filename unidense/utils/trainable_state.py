@@ -110,7 +110,8 @@ def load_trainable_checkpoint(model: nn.Module,
                               revise_keys=((r'^module\.', ''), ),
                               strict: bool = False,
                               resuming: bool = False,
-                              warn: Callable[[str], None] = None):
+                              warn: Callable[[str], None] = None,
+                              prepare_state: Callable[[Dict], Dict] = None):
     """Load a (possibly trainable-only) unidense checkpoint into ``model``.
 
     Frozen weights come from the config build (``from_pretrained``), so a
@@ -127,6 +128,8 @@ def load_trainable_checkpoint(model: nn.Module,
         filename: for messages.
         revise_keys: ``(pattern, replacement)`` regexes applied to keys.
         warn: called with non-fatal messages (default ``warnings.warn``).
+        prepare_state: applied to the (key-revised) state dict before
+            loading, e.g. to cut full tensors into FSDP shards.
 
     Returns:
         the ``load_state_dict`` result (missing / unexpected keys).
@@ -148,6 +151,8 @@ def load_trainable_checkpoint(model: nn.Module,
         revised[key] = value
     if metadata is not None:
         revised._metadata = metadata
+    if prepare_state is not None:
+        revised = prepare_state(revised)
     try:
         result = model.load_state_dict(revised, strict=False)
     except RuntimeError as err:       # shape mismatches, named per key

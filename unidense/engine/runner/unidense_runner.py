@@ -34,17 +34,20 @@ import mmengine
 from mmengine.config import Config
 import torch
 import torch.nn as nn
-from mmengine.dist import all_gather_object, get_rank, is_distributed
+from mmengine.dist import (all_gather_object, broadcast, get_rank,
+                           is_distributed)
 from mmengine.fileio import join_path
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.device import get_device
 from mmengine.utils import apply_to
 from mmengine.utils import get_git_hash
 
 from unidense.registry import MODEL_WRAPPERS, RUNNERS
+from .fully_sharded import FullyShardedTrainable, strategy_wrapper_cfg
 from unidense.utils.checkpoint_io import (load_checkpoint_safe,
                                           save_checkpoint_atomic)
 from unidense.utils.dist_env import cuda_usable, init_cpu_dist
@@ -151,6 +154,23 @@ class UnidenseRunner(Runner):
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:
+        strategy_cfg = strategy_wrapper_cfg(self.cfg.get('strategy', None))
+        if strategy_cfg is not None and not is_model_wrapper(model):
+            if model_wrapper_cfg is not None:
+                raise ValueError(
+                    f'the config sets both strategy={self.cfg.strategy!r} '
+                    f'and model_wrapper_cfg={model_wrapper_cfg!r}: keep one')
+            if not self.distributed:
+                self.logger.warning(
+                    f'strategy={self.cfg.strategy!r} in a single process: '
+                    'nothing to shard, training the model unwrapped')
+                return super().wrap_model(None, model)
+            # mmengine initialises weights after wrapping; FSDP units must
+            # be cut from the initialised, synchronised weights instead
+            self._init_weights_and_broadcast(model.to(get_device()))
+            wrapped = super().wrap_model(strategy_cfg, model)
+            self.logger.info(wrapped.describe())
+            return wrapped
         if self.distributed and not cuda_usable() and not is_model_wrapper(
                 model):
             # DDP on CPU modules must not get device_ids; mmengine always
@@ -171,6 +191,18 @@ class UnidenseRunner(Runner):
             if self.cfg.get('sync_bn', None) is not None:
                 return self._wrap_with_cpu_sync_bn(model_wrapper_cfg, model)
         return super().wrap_model(model_wrapper_cfg, model)
+
+    @staticmethod
+    def _init_weights_and_broadcast(model: nn.Module) -> None:
+        if hasattr(model, 'init_weights'):
+            model.init_weights()
+            for tensor in model.state_dict().values():
+                broadcast(tensor)
+
+    def _init_model_weights(self) -> None:
+        if isinstance(self.model, FullyShardedTrainable):
+            return      # done before sharding (wrap_model)
+        super()._init_model_weights()
 
     def _wrap_with_cpu_sync_bn(self, model_wrapper_cfg, model):
         """``sync_bn`` on CPU DDP: torch's SyncBatchNorm needs a GPU, so
@@ -273,6 +305,19 @@ class UnidenseRunner(Runner):
         if getattr(self, '_rng_before_val', None) is not None:
             rng = self._rng_before_val
         rng_states = all_gather_object(rng) if is_distributed() else [rng]
+        save_frozen = bool(self.cfg.get('save_frozen_weights', False))
+        model = self._unwrapped()
+        state = model.state_dict() if save_frozen else trainable_state_dict(
+            model)
+        optimizer_state = self.optim_wrapper.state_dict() if (
+            save_optimizer and isinstance(self.optim_wrapper,
+                                          OptimWrapper)) else None
+        if isinstance(self.model, FullyShardedTrainable):
+            # consolidated: the file a DDP run writes (gathering is a
+            # collective; only rank 0 keeps the full tensors)
+            keep = get_rank() == 0
+            state = self.model.gather_full(state, keep)
+            optimizer_state = self.model.gather_full(optimizer_state, keep)
         if get_rank() != 0:
             return
         if meta is None:
@@ -291,7 +336,6 @@ class UnidenseRunner(Runner):
             raise ValueError(f'UnidenseRunner saves checkpoints to local '
                              f'folders only, got {filepath}')
 
-        save_frozen = bool(self.cfg.get('save_frozen_weights', False))
         meta.update(
             cfg=self.cfg.pretty_text,
             seed=self.seed,
@@ -303,9 +347,6 @@ class UnidenseRunner(Runner):
         if hasattr(self.train_dataloader.dataset, 'metainfo'):
             meta.update(dataset_meta=self.train_dataloader.dataset.metainfo)
 
-        model = self._unwrapped()
-        state = model.state_dict() if save_frozen else trainable_state_dict(
-            model)
         to_cpu = (lambda x: hasattr(x, 'cpu'), lambda x: x.cpu())
         checkpoint = dict(
             meta=meta,
@@ -317,8 +358,7 @@ class UnidenseRunner(Runner):
                 raise TypeError('self.optim_wrapper should be an '
                                 '`OptimWrapper` or `OptimWrapperDict` '
                                 f'instance, but got {self.optim_wrapper}')
-            checkpoint['optimizer'] = apply_to(self.optim_wrapper.state_dict(),
-                                               *to_cpu)
+            checkpoint['optimizer'] = apply_to(optimizer_state, *to_cpu)
         if save_param_scheduler and self.param_schedulers is None:
             save_param_scheduler = False
         if save_param_scheduler:
@@ -355,11 +395,20 @@ class UnidenseRunner(Runner):
                 trust_checkpoint=self.trust_checkpoint)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
 
+        resuming = getattr(self, '_resuming', False)
+        sharded = isinstance(self.model, FullyShardedTrainable)
         load_trainable_checkpoint(
             self._unwrapped(), checkpoint, filename,
-            revise_keys=revise_keys, strict=strict,
-            resuming=getattr(self, '_resuming', False),
-            warn=self.logger.warning)
+            revise_keys=revise_keys, strict=strict, resuming=resuming,
+            warn=self.logger.warning,
+            prepare_state=self.model.shard_model_state if sharded else None)
+        if sharded and resuming and isinstance(checkpoint, dict) and \
+                'optimizer' in checkpoint:
+            # mmengine's resume hands checkpoint['optimizer'] to the built
+            # optim wrapper next; cut its full tensors into this rank's shards
+            self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+            checkpoint['optimizer'] = self.model.shard_optimizer_state(
+                self.optim_wrapper, checkpoint['optimizer'])
 
         self._has_loaded = True
         self._loaded_checkpoint_extras = dict(
