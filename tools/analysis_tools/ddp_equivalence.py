@@ -5,7 +5,7 @@
 
 For each method's tiny config: ``tools/train.py`` with batch 2B on one
 process against ``tools/dist_train.sh`` with batch B on each of 2 processes
-(CPU, gloo), ``model.train_seed=0`` (per-sample timesteps and noise that do
+(CPU, gloo; DDP, or FSDP with ``--strategy fsdp``), ``model.train_seed=0`` (per-sample timesteps and noise that do
 not depend on the process drawing them), ``sync_bn='torch'`` (BatchNorm
 statistics over both processes; ``CPUSyncBatchNorm`` on CPU) and random flips
 off (the data pipeline's random state is per process). Two optimisers each:
@@ -17,7 +17,7 @@ off (the data pipeline's random state is per process). Two optimisers each:
 Prints ``METHOD.OPTIMISER.max_abs_diff=...`` (trainable weights after
 ``--iters`` steps), ``METHOD.lr_sum=...`` (the sum of the learning rates of
 those steps: the largest distance AdamW can move a weight, since its step
-is at most ~lr per element) and writes ``results.json``.
+is at most ~lr per element) and writes ``results_{ddp,fsdp}.json``.
 """
 import argparse
 import json
@@ -43,6 +43,9 @@ def parse_args(argv=None):
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
                         choices=list(METHODS))
     parser.add_argument('--iters', type=int, default=4)
+    parser.add_argument(
+        '--strategy', default='ddp', choices=['ddp', 'fsdp'],
+        help="the 2-process run's strategy config key (fsdp: issue 26)")
     parser.add_argument('--work-dir', default=osp.join(
         REPO, 'work_dirs', 'ddp_equivalence'))
     return parser.parse_args(argv)
@@ -100,7 +103,7 @@ def compare(method, variant, args, env):
     from unidense.utils.checkpoint_io import load_checkpoint_safe
     config = METHODS[method]
     cfg = Config.fromfile(osp.join(REPO, config))
-    work = osp.join(args.work_dir, f'{method}_{variant}')
+    work = osp.join(args.work_dir, f'{method}_{variant}_{args.strategy}')
     os.makedirs(work, exist_ok=True)
     if variant == 'sgd':
         config = _sgd_config(config, cfg.optim_wrapper.optimizer.lr, work)
@@ -112,8 +115,8 @@ def compare(method, variant, args, env):
                 '--cfg-options', f'train_dataloader.batch_size={2 * half}']
                + opts, osp.join(work, 'one.log'), env)
     run_logged(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two,
-                '--cfg-options', f'train_dataloader.batch_size={half}'] +
-               opts, osp.join(work, 'two.log'),
+                '--cfg-options', f'train_dataloader.batch_size={half}',
+                f'strategy={args.strategy}'] + opts, osp.join(work, 'two.log'),
                dict(env, PORT=str(free_port())))
     name = f'iter_{args.iters}.pth'
     a = load_checkpoint_safe(osp.join(one, name))['state_dict']
@@ -139,8 +142,10 @@ def main(argv=None):
             print(f'{method}.{variant}.max_abs_diff={res["max_abs_diff"]:.3g}',
                   flush=True)
         print(f'{method}.lr_sum={res["lr_sum"]:.3g}', flush=True)
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(iters=args.iters, results=results), f, indent=1)
+    with open(osp.join(args.work_dir,
+                       f'results_{args.strategy}.json'), 'w') as f:
+        json.dump(dict(iters=args.iters, strategy=args.strategy,
+                       results=results), f, indent=1)
     return 0
 
 

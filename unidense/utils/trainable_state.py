@@ -104,6 +104,21 @@ def summarise_keys(keys: Sequence[str], shown: int = 8) -> str:
     return f'{keys[:shown]} ... {len(keys)} in all: {groups}'
 
 
+def _revised_keys(state, revise_keys):
+    """``state`` with each ``(pattern, replacement)`` regex applied to its
+    keys, keeping its ``_metadata``."""
+    import re
+    revised = type(state)() if isinstance(state, dict) else {}
+    for key, value in state.items():
+        for pattern, repl in revise_keys:
+            key = re.sub(pattern, repl, key)
+        revised[key] = value
+    metadata = getattr(state, '_metadata', None)
+    if metadata is not None:
+        revised._metadata = metadata
+    return revised
+
+
 def load_trainable_checkpoint(model: nn.Module,
                               checkpoint,
                               filename: str,
@@ -134,7 +149,6 @@ def load_trainable_checkpoint(model: nn.Module,
     Returns:
         the ``load_state_dict`` result (missing / unexpected keys).
     """
-    import re
     import warnings
     warn = warn or (lambda msg: warnings.warn(msg, stacklevel=3))
     # wrappers that evaluate another model (GenerationEvaluator) load that
@@ -143,14 +157,7 @@ def load_trainable_checkpoint(model: nn.Module,
         model = model.checkpoint_module()
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, dict) else checkpoint
-    metadata = getattr(state, '_metadata', None)
-    revised = type(state)() if isinstance(state, dict) else {}
-    for key, value in state.items():
-        for pattern, repl in revise_keys:
-            key = re.sub(pattern, repl, key)
-        revised[key] = value
-    if metadata is not None:
-        revised._metadata = metadata
+    revised = _revised_keys(state, revise_keys)
     if prepare_state is not None:
         revised = prepare_state(revised)
     try:

@@ -29,7 +29,7 @@ DDP run writes, loadable by single-process ``tools/test.py``) and shards
 full tensors again on load and resume, so runs resume across strategies.
 """
 from contextlib import contextmanager
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -53,29 +53,45 @@ def _all_trainable(module: nn.Module) -> bool:
     return bool(params) and all(p.requires_grad for p in params)
 
 
-def _outermost(module: nn.Module, predicate) -> List[Tuple[str, nn.Module]]:
-    found, covered = [], set()
-    for name, sub in module.named_modules():
-        if name and id(sub) not in covered and predicate(sub):
-            covered.update(id(m) for m in sub.modules())
-            found.append((name, sub))
-    return found
+def _has_forward(module: nn.Module) -> bool:
+    # fully_shard hooks forward; containers (ModuleList / ModuleDict) have
+    # none, so their entries become units instead
+    return type(module).forward is not nn.Module.forward
 
 
 def trainable_units(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """``(name, module)`` of the FSDP units below the root, inner ones
-    first: each outermost all-trainable submodule of ``model`` (MERGE's
-    fusion, JointNet's joint UNet, a head), and inside it each entry with
-    parameters of its outermost ``nn.ModuleList`` s (a converter, a UNet
+    first: each outermost all-trainable submodule of ``model`` that has a
+    ``forward`` (MERGE's fusion, JointNet's joint UNet, a head) and, inside
+    it, each entry of its outermost module lists (a converter, a UNet
     block), as the usual transformer-block wrapping policy does."""
-    units = []
-    for name, module in _outermost(model, _all_trainable):
-        for list_name, blocks in _outermost(
-                module, lambda m: isinstance(m, nn.ModuleList)):
-            units += [(f'{name}.{list_name}.{i}', block)
-                      for i, block in enumerate(blocks)
-                      if any(True for _ in block.parameters())]
-        units.append((name, module))
+    units, seen = [], set()
+
+    def blocks_of(module: nn.Module, prefix: str):
+        for name, child in module.named_children():
+            if id(child) in seen:
+                continue
+            if isinstance(child, nn.ModuleList):
+                for i, block in enumerate(child):
+                    if _has_forward(block) and id(block) not in seen and \
+                            any(True for _ in block.parameters()):
+                        seen.add(id(block))
+                        units.append((f'{prefix}{name}.{i}', block))
+            else:
+                blocks_of(child, f'{prefix}{name}.')
+
+    def visit(module: nn.Module, prefix: str):
+        for name, child in module.named_children():
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            if _all_trainable(child) and _has_forward(child):
+                blocks_of(child, f'{prefix}{name}.')
+                units.append((prefix + name, child))
+            else:
+                visit(child, f'{prefix}{name}.')
+
+    visit(model, '')
     return units
 
 
@@ -97,6 +113,9 @@ class FullyShardedTrainable(nn.Module):
             trainable parameters gathered for the whole forward; use it when
             a model reads a trainable module's weights outside that module's
             ``forward``, which per-module units do not allow).
+        forward_methods: methods of a unit besides ``forward`` that gather
+            its parameters when called (the heads' ``loss`` / ``predict``,
+            which call ``self.forward`` directly, the mmseg convention).
 
     The wrapper offers mmengine's ``train_step`` / ``val_step`` /
     ``test_step`` like ``MMDistributedDataParallel``; ``no_sync`` skips the
@@ -104,11 +123,13 @@ class FullyShardedTrainable(nn.Module):
     """
 
     def __init__(self, module: nn.Module, reshard_after_forward: bool = True,
-                 units: str = 'modules'):
+                 units: str = 'modules',
+                 forward_methods: Sequence[str] = ('loss', 'predict')):
         super().__init__()
         import torch.distributed as dist
         from torch.distributed.device_mesh import init_device_mesh
-        from torch.distributed.fsdp import fully_shard
+        from torch.distributed.fsdp import (fully_shard,
+                                            register_fsdp_forward_method)
         if not dist.is_available() or not dist.is_initialized():
             raise RuntimeError(
                 "strategy='fsdp' needs a process group: launch with "
@@ -127,6 +148,11 @@ class FullyShardedTrainable(nn.Module):
             for name, unit in trainable_units(module):
                 fully_shard(unit, mesh=self.mesh,
                             reshard_after_forward=reshard_after_forward)
+                # heads are entered through loss() / predict(), which call
+                # self.forward directly: gather the unit there as well
+                for method in forward_methods:
+                    if callable(getattr(type(unit), method, None)):
+                        register_fsdp_forward_method(unit, method)
                 self.unit_names.append(name)
         # the root unit: trainable parameters outside the units above, and
         # the hooks that run the units' gradient reduction at the end of
@@ -273,4 +299,11 @@ def strategy_wrapper_cfg(strategy: Optional[Union[str, Dict]]
         return None
     if kind == 'fsdp':
         return dict(type='unidense.FullyShardedTrainable', **cfg)
+    if kind.startswith('deepspeed') or kind.startswith('zero'):
+        raise ValueError(
+            f'strategy {kind!r}: DeepSpeed is not wired into unidense yet. '
+            "strategy='fsdp' shards parameters, gradients and optimizer "
+            "state like ZeRO-3; dict(type='fsdp', reshard_after_forward="
+            'False) keeps the gathered parameters through backward, like '
+            'ZeRO-2 (docs/distributed.md)')
     raise ValueError(f"unknown strategy {kind!r}: use 'ddp' or 'fsdp'")

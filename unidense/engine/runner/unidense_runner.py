@@ -17,7 +17,10 @@ On top of ``mmengine.runner.Runner`` it
 * saves and restores the python/numpy/torch random state of every rank, so a
   resumed run is identical to an uninterrupted one.
 
-Extra top-level config keys: ``trust_checkpoint`` (bool, default False),
+Extra top-level config keys: ``strategy`` (``'ddp'``, the default, or
+``'fsdp'`` / ``dict(type='fsdp', ...)``: :class:`~.fully_sharded.
+FullyShardedTrainable`, checkpoints consolidated on save and re-sharded on
+load), ``trust_checkpoint`` (bool, default False),
 ``save_frozen_weights`` (bool, default False), ``inference_speedups``
 (dict for :class:`~unidense.engine.hooks.InferenceSpeedupHook`, applied
 before testing). ``sync_bn='torch'`` works on
@@ -168,7 +171,11 @@ class UnidenseRunner(Runner):
             # mmengine initialises weights after wrapping; FSDP units must
             # be cut from the initialised, synchronised weights instead
             self._init_weights_and_broadcast(model.to(get_device()))
-            wrapped = super().wrap_model(strategy_cfg, model)
+            if self.cfg.get('sync_bn', None) is not None and \
+                    not cuda_usable():
+                wrapped = self._wrap_with_cpu_sync_bn(strategy_cfg, model)
+            else:
+                wrapped = super().wrap_model(strategy_cfg, model)
             self.logger.info(wrapped.describe())
             return wrapped
         if self.distributed and not cuda_usable() and not is_model_wrapper(
@@ -285,6 +292,22 @@ class UnidenseRunner(Runner):
         return self.model.module if is_model_wrapper(
             self.model) else self.model
 
+    def _states_to_save(self, save_frozen: bool, save_optimizer: bool):
+        """(model state, optimizer state or None) for a checkpoint, called
+        on every rank: under FSDP they are consolidated, the file a DDP run
+        writes (gathering is a collective; only rank 0 keeps the tensors)."""
+        model = self._unwrapped()
+        state = model.state_dict() if save_frozen else trainable_state_dict(
+            model)
+        optimizer_state = self.optim_wrapper.state_dict() if (
+            save_optimizer and isinstance(self.optim_wrapper,
+                                          OptimWrapper)) else None
+        if isinstance(self.model, FullyShardedTrainable):
+            keep = get_rank() == 0
+            state = self.model.gather_full(state, keep)
+            optimizer_state = self.model.gather_full(optimizer_state, keep)
+        return state, optimizer_state
+
     def save_checkpoint(self,
                         out_dir: str,
                         filename: str,
@@ -306,18 +329,8 @@ class UnidenseRunner(Runner):
             rng = self._rng_before_val
         rng_states = all_gather_object(rng) if is_distributed() else [rng]
         save_frozen = bool(self.cfg.get('save_frozen_weights', False))
-        model = self._unwrapped()
-        state = model.state_dict() if save_frozen else trainable_state_dict(
-            model)
-        optimizer_state = self.optim_wrapper.state_dict() if (
-            save_optimizer and isinstance(self.optim_wrapper,
-                                          OptimWrapper)) else None
-        if isinstance(self.model, FullyShardedTrainable):
-            # consolidated: the file a DDP run writes (gathering is a
-            # collective; only rank 0 keeps the full tensors)
-            keep = get_rank() == 0
-            state = self.model.gather_full(state, keep)
-            optimizer_state = self.model.gather_full(optimizer_state, keep)
+        state, optimizer_state = self._states_to_save(save_frozen,
+                                                      save_optimizer)
         if get_rank() != 0:
             return
         if meta is None:
