@@ -39,7 +39,8 @@ setup(
                         demo=read_requirements('demo'),
                         docs=read_requirements('docs'),
                         optional=read_requirements('optional'),
-                        bnb=read_requirements('bnb')),
+                        bnb=read_requirements('bnb'),
+                        deepspeed=read_requirements('deepspeed')),
     license='Apache-2.0',
     classifiers=[
         'Programming Language :: Python :: 3',

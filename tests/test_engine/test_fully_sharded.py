@@ -17,8 +17,8 @@ from mmengine.optim import OptimWrapper
 
 from tests.helpers.launch import free_port
 from unidense.engine.runner.fully_sharded import (FullyShardedTrainable,
-                                                  strategy_wrapper_cfg,
                                                   trainable_units)
+from unidense.engine.runner.strategies import strategy_wrapper_cfg
 
 
 class _Toy(BaseModel):
@@ -158,8 +158,8 @@ def test_strategy_key():
             reshard_after_forward=False)
     with pytest.raises(ValueError, match="unknown strategy 'colossal'"):
         strategy_wrapper_cfg('colossal')
-    with pytest.raises(ValueError, match='like ZeRO-3'):
-        strategy_wrapper_cfg(dict(type='deepspeed', stage=3))
+    assert strategy_wrapper_cfg(dict(type='DeepSpeed', stage=3)) == dict(
+        type='unidense.DeepSpeedTrainable', stage=3)
     with pytest.raises(ValueError, match='ddp takes no options'):
         strategy_wrapper_cfg(dict(type='ddp', units='model'))
 

@@ -7,9 +7,10 @@ grouped converters) through tools/train.py and tools/dist_train.sh (CPU, gloo).
   pipeline's random state is per process).
 - A run killed with SIGKILL after its first checkpoint and resumed ends with
   the weights of an uninterrupted run.
-- ``strategy=fsdp`` (issue 26): DDP's weights, a consolidated checkpoint,
-  kill-and-resume.
+- ``strategy=fsdp`` and ``deepspeed`` (ZeRO-2; ZeRO-3 weights only) (issue
+  26): DDP's weights, a consolidated checkpoint, kill-and-resume.
 """
+import importlib.util
 import os
 import re
 import signal
@@ -67,17 +68,39 @@ def test_tiny_merge_dist_train_equals_single_process(tmp_path):
     one = _weights(str(tmp_path / 'one' / 'iter_4.pth'))
     two = _weights(str(tmp_path / 'two' / 'iter_4.pth'))
     _compare(one, two, 1e-5)
-    _check_fsdp(tmp_path, opts, two)
+    _check_sharded(tmp_path, opts, two, 'fsdp')
+    if importlib.util.find_spec('deepspeed') is not None:
+        # the optional extra (.ci/run installs it): ZeRO-2, then ZeRO-3
+        # compared with DDP only
+        _check_sharded(tmp_path, opts, two, 'deepspeed')
+        _check_sharded(tmp_path, opts, two, 'deepspeed', stage=3)
 
 
-def _check_fsdp(tmp_path, opts, ddp_weights):
+def _score_in_one_process(tmp_path, name):
+    log = _run([PY, 'tools/test.py', TINY, str(tmp_path / name /
+                                               'iter_4.pth'),
+                '--work-dir', str(tmp_path / f'test_{name}'),
+                '--cfg-options', 'test_dataloader.dataset.num_samples=2'],
+               tmp_path / f'test_{name}.log')
+    assert 'missing trainable keys' not in log
+    assert re.search(r'Iter\(test\).*depth/abs_rel: \d', log), log[-2000:]
+
+
+def _check_sharded(tmp_path, opts, ddp_weights, strategy, stage=None):
     """Issue 26 items 1-2: ``strategy=fsdp`` (FSDP2 on the converters, the
-    frozen DiT replicated) ends with DDP's weights and optimizer state; its
-    checkpoint is consolidated (plain full tensors, loadable by
-    single-process tools/test.py); a FSDP run SIGKILLed after its first
-    checkpoint and resumed ends with the uninterrupted run's weights."""
-    opts = opts + ['train_dataloader.batch_size=2', 'strategy=fsdp',
+    frozen DiT replicated) / ``deepspeed`` (ZeRO-2, or ``stage`` 3) ends
+    with DDP's weights (FSDP: and optimizer state); its checkpoint is
+    consolidated (plain full tensors, loadable by single-process
+    tools/test.py); a run SIGKILLed after its first checkpoint and resumed
+    ends with the uninterrupted run's weights."""
+    opts = opts + ['train_dataloader.batch_size=2',
                    'default_hooks.checkpoint.interval=2']
+    name = strategy
+    if stage is None:
+        opts.append(f'strategy={strategy}')
+    else:
+        opts += [f'strategy.type={strategy}', f'strategy.stage={stage}']
+        name = f'{strategy}{stage}'
 
     def dist_cmd(work_dir):
         env = _env()
@@ -85,41 +108,46 @@ def _check_fsdp(tmp_path, opts, ddp_weights):
         return ['bash', 'tools/dist_train.sh', TINY, '2', '--work-dir',
                 str(work_dir), '--cfg-options'] + opts, env
 
-    cmd, env = dist_cmd(tmp_path / 'fsdp')
-    log = _run(cmd, tmp_path / 'fsdp.log', env=env)
-    assert 'FullyShardedTrainable' in log
-    ckpt = load_checkpoint_safe(str(tmp_path / 'fsdp' / 'iter_4.pth'))
+    cmd, env = dist_cmd(tmp_path / name)
+    log = _run(cmd, tmp_path / f'{name}.log', env=env)
+    wrapper = dict(fsdp='FullyShardedTrainable',
+                   deepspeed='DeepSpeedTrainable')[strategy]
+    assert wrapper in log
+    ckpt = load_checkpoint_safe(str(tmp_path / name / 'iter_4.pth'))
     assert all(type(v) is torch.Tensor for v in ckpt['state_dict'].values())
-    # 1.4e-6 here; Adam's 1/(sqrt(v) + eps) grows the last-bit difference
-    # between DDP's all-reduce and FSDP's reduce-scatter (1e-5 at 6 steps)
-    fsdp = _compare(ddp_weights, ckpt['state_dict'], 1e-5)
-    ddp_opt = load_checkpoint_safe(
-        str(tmp_path / 'two' / 'iter_4.pth'))['optimizer']['state']
-    assert sorted(ddp_opt) == sorted(ckpt['optimizer']['state'])
-    for index, entries in ddp_opt.items():
-        for name, value in entries.items():
-            other = ckpt['optimizer']['state'][index][name]
-            assert torch.allclose(value.float(), other.float(), atol=1e-5)
+    # 1.4e-6 (FSDP), 2.7e-6 (ZeRO-2), 5.2e-6 (ZeRO-3) here; Adam's
+    # 1/(sqrt(v) + eps) grows the last-bit difference between DDP's
+    # all-reduce and a reduce-scatter (1e-5 at 6 steps)
+    diff = _compare(ddp_weights, ckpt['state_dict'], 1e-5)
+    if strategy == 'fsdp':      # optimizer state consolidated too
+        ddp_opt = load_checkpoint_safe(
+            str(tmp_path / 'two' / 'iter_4.pth'))['optimizer']['state']
+        assert sorted(ddp_opt) == sorted(ckpt['optimizer']['state'])
+        for index, entries in ddp_opt.items():
+            for key, value in entries.items():
+                other = ckpt['optimizer']['state'][index][key]
+                assert torch.allclose(value.float(), other.float(),
+                                      atol=1e-5)
+    else:                       # ZeRO partitions in DeepSpeed's own folder
+        assert (tmp_path / name / 'iter_4.pth.zero').is_dir()
+        assert not (tmp_path / name / 'iter_2.pth.zero').exists()
+    if stage is not None:
+        return diff
+    if strategy == 'fsdp':      # (the DeepSpeed file has the same layout)
+        _score_in_one_process(tmp_path, name)
 
-    log = _run([PY, 'tools/test.py', TINY, str(tmp_path / 'fsdp' /
-                                               'iter_4.pth'),
-                '--work-dir', str(tmp_path / 'test_fsdp'), '--cfg-options',
-                'test_dataloader.dataset.num_samples=2'],
-               tmp_path / 'test_fsdp.log')
-    assert 'missing trainable keys' not in log
-    assert re.search(r'Iter\(test\).*depth/abs_rel: \d', log), log[-2000:]
-
-    killed = tmp_path / 'fsdp_killed'
+    killed = tmp_path / f'{name}_killed'
     cmd, env = dist_cmd(killed)
-    rc = sigkill_after_first_checkpoint(cmd, killed, tmp_path / 'kill.log',
+    rc = sigkill_after_first_checkpoint(cmd, killed,
+                                        tmp_path / f'{name}_kill.log',
                                         env=env)
     assert rc == -signal.SIGKILL
     assert not (killed / 'iter_4.pth').exists(), 'killed too late'
     cmd, env = dist_cmd(killed)
-    log = _run(cmd + ['--resume'], tmp_path / 'resume.log', env=env)
+    log = _run(cmd + ['--resume'], tmp_path / f'{name}_resume.log', env=env)
     assert 'resumed' in log.lower()
     _compare(ckpt['state_dict'], _weights(str(killed / 'iter_4.pth')), 1e-6)
-    return fsdp
+    return diff
 
 
 @pytest.mark.slow

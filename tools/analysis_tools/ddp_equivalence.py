@@ -44,8 +44,8 @@ def parse_args(argv=None):
                         choices=list(METHODS))
     parser.add_argument('--iters', type=int, default=4)
     parser.add_argument(
-        '--strategy', default='ddp', choices=['ddp', 'fsdp'],
-        help="the 2-process run's strategy config key (fsdp: issue 26)")
+        '--strategy', default='ddp', choices=['ddp', 'fsdp', 'deepspeed'],
+        help="the 2-process run's strategy config key (issue 26)")
     parser.add_argument('--work-dir', default=osp.join(
         REPO, 'work_dirs', 'ddp_equivalence'))
     return parser.parse_args(argv)

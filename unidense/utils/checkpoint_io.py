@@ -115,11 +115,19 @@ def has_valid_marker(path: str) -> bool:
     return info.get('sha256') == file_sha256(path)
 
 
+# DeepSpeed runs keep their ZeRO partitions in a folder next to the file
+ZERO_STATE_SUFFIX = '.zero'
+
+
 def remove_checkpoint(path: str) -> None:
-    """Delete a checkpoint and its marker (missing files are ignored)."""
+    """Delete a checkpoint, its marker and its ZeRO state folder (missing
+    ones are ignored)."""
+    import shutil
     for p in (path, marker_path(path)):
         if osp.isfile(p):
             os.remove(p)
+    if osp.isdir(path + ZERO_STATE_SUFFIX):
+        shutil.rmtree(path + ZERO_STATE_SUFFIX)
 
 
 def save_checkpoint_atomic(checkpoint: Dict, path: str) -> str:

@@ -282,28 +282,3 @@ class FullyShardedTrainable(nn.Module):
         return distribute_tensor(
             full.to(device=param.device, dtype=param.dtype),
             param.device_mesh, param.placements, src_data_rank=None)
-
-
-def strategy_wrapper_cfg(strategy: Optional[Union[str, Dict]]
-                         ) -> Optional[Dict]:
-    """``model_wrapper_cfg`` for the top-level ``strategy`` config key:
-    ``None`` / ``'ddp'`` -> None (DDP, mmengine's default), ``'fsdp'`` or
-    ``dict(type='fsdp', **kwargs)`` -> :class:`FullyShardedTrainable`."""
-    if strategy is None:
-        return None
-    cfg = dict(type=strategy) if isinstance(strategy, str) else dict(strategy)
-    kind = str(cfg.pop('type', 'ddp')).lower()
-    if kind == 'ddp':
-        if cfg:
-            raise ValueError(f'strategy ddp takes no options, got {cfg}')
-        return None
-    if kind == 'fsdp':
-        return dict(type='unidense.FullyShardedTrainable', **cfg)
-    if kind.startswith('deepspeed') or kind.startswith('zero'):
-        raise ValueError(
-            f'strategy {kind!r}: DeepSpeed is not wired into unidense yet. '
-            "strategy='fsdp' shards parameters, gradients and optimizer "
-            "state like ZeRO-3; dict(type='fsdp', reshard_after_forward="
-            'False) keeps the gathered parameters through backward, like '
-            'ZeRO-2 (docs/distributed.md)')
-    raise ValueError(f"unknown strategy {kind!r}: use 'ddp' or 'fsdp'")

@@ -18,14 +18,14 @@ On top of ``mmengine.runner.Runner`` it
   resumed run is identical to an uninterrupted one.
 
 Extra top-level config keys: ``strategy`` (``'ddp'``, the default, or
-``'fsdp'`` / ``dict(type='fsdp', ...)``: :class:`~.fully_sharded.
-FullyShardedTrainable`, checkpoints consolidated on save and re-sharded on
-load), ``trust_checkpoint`` (bool, default False),
+``'fsdp'`` / ``'deepspeed'`` or a dict, see :mod:`.strategies`;
+checkpoints consolidated on save), ``trust_checkpoint`` (bool, default False),
 ``save_frozen_weights`` (bool, default False), ``inference_speedups``
 (dict for :class:`~unidense.engine.hooks.InferenceSpeedupHook`, applied
 before testing). ``sync_bn='torch'`` works on
 CPU DDP too (:class:`~.cpu_sync_batchnorm.CPUSyncBatchNorm`).
 """
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -50,13 +50,16 @@ from mmengine.utils import apply_to
 from mmengine.utils import get_git_hash
 
 from unidense.registry import MODEL_WRAPPERS, RUNNERS
-from .fully_sharded import FullyShardedTrainable, strategy_wrapper_cfg
+from .deepspeed_trainable import DeepSpeedOptimWrapper, DeepSpeedTrainable
+from .fully_sharded import FullyShardedTrainable
+from .strategies import strategy_wrapper_cfg
 from unidense.utils.checkpoint_io import (load_checkpoint_safe,
                                           save_checkpoint_atomic)
 from unidense.utils.dist_env import cuda_usable, init_cpu_dist
 from unidense.utils.random_state import get_rng_state, set_rng_state
 from unidense.utils.trainable_state import (load_trainable_checkpoint,
-                                            trainable_state_dict)
+                                            trainable_state_dict,
+                                            trainable_state_keys)
 
 _CHECKPOINT_HOOK_NAMES = ('CheckpointHook', 'mmengine.CheckpointHook')
 _AMP_NAMES = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
@@ -207,7 +210,7 @@ class UnidenseRunner(Runner):
                 broadcast(tensor)
 
     def _init_model_weights(self) -> None:
-        if isinstance(self.model, FullyShardedTrainable):
+        if isinstance(self.model, (FullyShardedTrainable, DeepSpeedTrainable)):
             return      # done before sharding (wrap_model)
         super()._init_model_weights()
 
@@ -245,6 +248,10 @@ class UnidenseRunner(Runner):
                                      dtype=str(dtype).replace('torch.', ''),
                                      device_type='cpu')
         built = super().build_optim_wrapper(optim_wrapper)
+        if isinstance(self.model, DeepSpeedTrainable) and not isinstance(
+                built, DeepSpeedOptimWrapper):
+            built = self.model.initialize(
+                built, self.cfg.train_dataloader.batch_size)
         # per-sample training draws (train_seed) follow the optimizer step,
         # so B x accumulation draws what one batch of the summed size draws
         wrappers = built.values() if hasattr(built, 'values') else [built]
@@ -306,7 +313,17 @@ class UnidenseRunner(Runner):
             keep = get_rank() == 0
             state = self.model.gather_full(state, keep)
             optimizer_state = self.model.gather_full(optimizer_state, keep)
+        elif isinstance(self.model, DeepSpeedTrainable):
+            full = self.model.full_state_dict()
+            keep = set(full) if save_frozen else trainable_state_keys(model)
+            state = type(state)((k, v) for k, v in full.items() if k in keep)
         return state, optimizer_state
+
+    def _param_scheduler_states(self):
+        if isinstance(self.param_schedulers, dict):
+            return {name: [s.state_dict() for s in schedulers]
+                    for name, schedulers in self.param_schedulers.items()}
+        return [s.state_dict() for s in self.param_schedulers]
 
     def save_checkpoint(self,
                         out_dir: str,
@@ -331,6 +348,12 @@ class UnidenseRunner(Runner):
         save_frozen = bool(self.cfg.get('save_frozen_weights', False))
         state, optimizer_state = self._states_to_save(save_frozen,
                                                       save_optimizer)
+        filepath = join_path(out_dir, filename, backend_args=backend_args)
+        if isinstance(self.model, DeepSpeedTrainable) and save_optimizer \
+                and self.model.engine is not None:
+            # the ZeRO partitions first: a checkpoint file only appears
+            # once the folder it depends on is complete
+            self.model.save_zero_state(filepath)
         if get_rank() != 0:
             return
         if meta is None:
@@ -344,7 +367,6 @@ class UnidenseRunner(Runner):
         else:
             meta.setdefault('epoch', self.epoch)
             meta.setdefault('iter', self.iter + 1)
-        filepath = join_path(out_dir, filename, backend_args=backend_args)
         if '://' in str(filepath):
             raise ValueError(f'UnidenseRunner saves checkpoints to local '
                              f'folders only, got {filepath}')
@@ -372,18 +394,8 @@ class UnidenseRunner(Runner):
                                 '`OptimWrapper` or `OptimWrapperDict` '
                                 f'instance, but got {self.optim_wrapper}')
             checkpoint['optimizer'] = apply_to(optimizer_state, *to_cpu)
-        if save_param_scheduler and self.param_schedulers is None:
-            save_param_scheduler = False
-        if save_param_scheduler:
-            if isinstance(self.param_schedulers, dict):
-                checkpoint['param_schedulers'] = {
-                    name: [s.state_dict() for s in schedulers]
-                    for name, schedulers in self.param_schedulers.items()
-                }
-            else:
-                checkpoint['param_schedulers'] = [
-                    s.state_dict() for s in self.param_schedulers
-                ]
+        if save_param_scheduler and self.param_schedulers is not None:
+            checkpoint['param_schedulers'] = self._param_scheduler_states()
         self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
         save_checkpoint_atomic(checkpoint, filepath)
 
@@ -410,11 +422,17 @@ class UnidenseRunner(Runner):
 
         resuming = getattr(self, '_resuming', False)
         sharded = isinstance(self.model, FullyShardedTrainable)
-        load_trainable_checkpoint(
-            self._unwrapped(), checkpoint, filename,
-            revise_keys=revise_keys, strict=strict, resuming=resuming,
-            warn=self.logger.warning,
-            prepare_state=self.model.shard_model_state if sharded else None)
+        zero = isinstance(self.model, DeepSpeedTrainable)
+        with self.model.loading() if zero else contextlib.nullcontext():
+            load_trainable_checkpoint(
+                self._unwrapped(), checkpoint, filename,
+                revise_keys=revise_keys, strict=strict, resuming=resuming,
+                warn=self.logger.warning,
+                prepare_state=self.model.shard_model_state
+                if sharded else None)
+        if zero and resuming:
+            self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+            self.model.load_zero_state(filename)
         if sharded and resuming and isinstance(checkpoint, dict) and \
                 'optimizer' in checkpoint:
             # mmengine's resume hands checkpoint['optimizer'] to the built
