@@ -62,3 +62,20 @@ def test_refuses_an_optim_wrapper_without_autocast():
         FrozenWeightsDtypeHook('bf16').before_train(runner)
     with pytest.raises(ValueError, match='dtype'):
         FrozenWeightsDtypeHook('int8')
+
+
+def test_validation_during_training_runs_under_autocast_too():
+    # the val loop runs outside the optim wrapper's autocast: without the
+    # hook's own, fp32 activations meet bf16 frozen weights and fail
+    runner, data, _ = _runner('merge/pixart_depth_tiny.py')
+    hook = FrozenWeightsDtypeHook('bf16')
+    hook.before_train(runner)
+    runner.model.eval()
+    with pytest.raises(RuntimeError, match='dtype'):
+        runner.model.val_step(data)
+    hook.before_val(runner)
+    outputs = runner.model.val_step(data)
+    assert len(outputs) == 2 and torch.isfinite(
+        outputs[0].pred_depth.data.float()).all()
+    hook.after_val(runner)
+    assert 'val_step' not in vars(runner.model)      # the method is back

@@ -56,7 +56,8 @@ class FrozenWeightsDtypeHook(Hook):
         wrappers = runner.optim_wrapper
         wrappers = wrappers.values() if hasattr(wrappers, 'values') else \
             [wrappers]
-        names = [type(w).__name__ for w in wrappers]
+        # (a DeepSpeed run's wrapper autocasts through the config's one)
+        names = [type(getattr(w, 'inner', w)).__name__ for w in wrappers]
         if not all(n in _AUTOCAST_WRAPPERS for n in names):
             raise ValueError(
                 f'FrozenWeightsDtypeHook: the optim wrapper {names} does not '
@@ -68,3 +69,23 @@ class FrozenWeightsDtypeHook(Hook):
         saved = cast_frozen_parameters(model, self.dtype)
         runner.logger.info(f'frozen weights held in {self.dtype}: '
                            f'{saved / 2**20:.1f} MiB saved')
+        self._device_type = next(model.parameters()).device.type
+
+    # Validation during training runs outside the optim wrapper's autocast:
+    # the model's val_step gets it too (only the model: metrics keep fp32).
+    def before_val(self, runner) -> None:
+        device_type = getattr(self, '_device_type', None)
+        if device_type is None:
+            return
+        model, dtype = runner.model, self.dtype
+        val_step = model.val_step
+
+        def autocast_val_step(data):
+            with torch.autocast(device_type, dtype=dtype):
+                return val_step(data)
+
+        model.val_step = autocast_val_step
+
+    def after_val(self, runner) -> None:
+        if 'val_step' in vars(runner.model):
+            del runner.model.val_step

@@ -128,8 +128,13 @@ class FullyShardedTrainable(nn.Module):
         super().__init__()
         import torch.distributed as dist
         from torch.distributed.device_mesh import init_device_mesh
-        from torch.distributed.fsdp import (fully_shard,
-                                            register_fsdp_forward_method)
+        try:
+            from torch.distributed.fsdp import (fully_shard,
+                                                register_fsdp_forward_method)
+        except ImportError as err:
+            raise ImportError(
+                f"strategy='fsdp' needs torch>=2.7 (FSDP2 fully_shard with "
+                f'ignored_params); this is torch {torch.__version__}') from err
         if not dist.is_available() or not dist.is_initialized():
             raise RuntimeError(
                 "strategy='fsdp' needs a process group: launch with "
