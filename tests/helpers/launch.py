@@ -71,3 +71,14 @@ def sigkill_after_first_checkpoint(cmd, work_dir, log, timeout=240,
             pass
         proc.wait()
     return proc.returncode
+
+
+def spawn_two_ranks(worker, tmp_path):
+    """Run ``worker(rank, port, out)`` in 2 spawned processes (each starts
+    its own gloo group on ``port``; rank 0 saves its results to ``out``
+    with ``torch.save``) and return those results."""
+    import torch
+    import torch.multiprocessing as mp
+    out = str(tmp_path / 'results.pt')
+    mp.spawn(worker, args=(free_port(), out), nprocs=2, join=True)
+    return torch.load(out, weights_only=False)

@@ -10,11 +10,10 @@ import sys
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
-from tests.helpers.launch import free_port
+from tests.helpers.launch import spawn_two_ranks
 from unidense.engine.runner.deepspeed_trainable import (DeepSpeedTrainable,
                                                         import_deepspeed)
 from unidense.utils.checkpoint_io import remove_checkpoint
@@ -119,9 +118,7 @@ def _worker(rank, port, out):
 @pytest.mark.dist
 @pytest.mark.timeout(300)
 def test_zero2_toy_equals_one_process_and_skips_frozen(tmp_path):
-    out = str(tmp_path / 'results.pt')
-    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
-    results = torch.load(out, weights_only=False)
+    results = spawn_two_ranks(_worker, tmp_path)
     assert results['partitioned'] == results['head'] == 130
     assert results['diff'] <= 1e-6, results
     assert results['lr'] == [0.1]

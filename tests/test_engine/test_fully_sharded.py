@@ -6,16 +6,16 @@ checkpoints, kill-and-resume) is in
 tests/test_integration/test_merge_dist_and_resume.py.
 """
 import copy
+import functools
 import os
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 
-from tests.helpers.launch import free_port
+from tests.helpers.launch import spawn_two_ranks
 from unidense.engine.runner.fully_sharded import (FullyShardedTrainable,
                                                   trainable_units)
 from unidense.engine.runner.strategies import strategy_wrapper_cfg
@@ -53,7 +53,7 @@ def _trainable(model):
             if not k.startswith('backbone')}
 
 
-def _worker(rank, port, out):
+def _worker(rank, port, out, units='modules'):
     import torch.distributed as dist
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=2)
@@ -62,7 +62,7 @@ def _worker(rank, port, out):
     reference = copy.deepcopy(model)       # one process, the whole batch
     ref_opt = OptimWrapper(torch.optim.AdamW(
         [p for p in reference.parameters() if p.requires_grad], lr=1e-2))
-    wrapped = FullyShardedTrainable(model)
+    wrapped = FullyShardedTrainable(model, units=units)
     opt = OptimWrapper(torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-2),
         accumulative_counts=2)
@@ -93,7 +93,7 @@ def _worker(rank, port, out):
     fresh = _Toy()
     # frozen weights come from the config build (pretrained), not the file
     fresh.backbone.load_state_dict(model.backbone.state_dict())
-    fresh_wrapped = FullyShardedTrainable(fresh)
+    fresh_wrapped = FullyShardedTrainable(fresh, units=units)
     fresh_opt = OptimWrapper(torch.optim.AdamW(
         [p for p in fresh.parameters() if p.requires_grad], lr=1e-2))
     fresh.load_state_dict(fresh_wrapped.shard_model_state(full),
@@ -124,11 +124,12 @@ def _worker(rank, port, out):
 
 @pytest.mark.dist
 @pytest.mark.timeout(300)
-def test_fsdp_toy_equals_one_process_and_round_trips(tmp_path):
-    out = str(tmp_path / 'results.pt')
-    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
-    results = torch.load(out, weights_only=False)
-    assert results['units'] == ['head.blocks.0', 'head.blocks.1', 'head.out']
+@pytest.mark.parametrize('units', ['modules', 'model'])
+def test_fsdp_toy_equals_one_process_and_round_trips(tmp_path, units):
+    results = spawn_two_ranks(functools.partial(_worker, units=units),
+                              tmp_path)
+    assert results['units'] == ([] if units == 'model' else [
+        'head.blocks.0', 'head.blocks.1', 'head.out'])
     assert not results['backbone_sharded']
     # 2 ranks x 2 accumulated micro-batches of 2 == one batch of 8
     assert results['weight_diff'] <= 1e-6, results

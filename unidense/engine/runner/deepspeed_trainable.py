@@ -33,7 +33,7 @@ random-state resume and CPU process groups, and is experimental in mmengine
 """
 import contextlib
 import os.path as osp
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -41,6 +41,8 @@ from mmengine.optim import OptimWrapper
 
 from unidense.registry import MODEL_WRAPPERS
 from unidense.utils.checkpoint_io import ZERO_STATE_SUFFIX
+
+from .strategies import StepsWrapper
 
 INSTALL_HINT = ('pip install -r requirements/deepspeed.txt (or pip install '
                 "'unidense[deepspeed]')")
@@ -107,7 +109,7 @@ class DeepSpeedOptimWrapper(OptimWrapper):
 
 
 @MODEL_WRAPPERS.register_module()
-class DeepSpeedTrainable(nn.Module):
+class DeepSpeedTrainable(StepsWrapper):
     """Train ``module`` with DeepSpeed ZeRO (stage 2 or 3).
 
     Args:
@@ -124,11 +126,10 @@ class DeepSpeedTrainable(nn.Module):
 
     def __init__(self, module: nn.Module, stage: int = 2,
                  config: Optional[Dict] = None):
-        super().__init__()
         import_deepspeed()
         if stage not in (2, 3):
             raise ValueError(f'ZeRO stage must be 2 or 3, got {stage!r}')
-        self.module = module
+        super().__init__(module)
         self.stage = stage
         self.extra_config = dict(config or {})
         self.engine = None
@@ -183,31 +184,12 @@ class DeepSpeedTrainable(nn.Module):
                 f'{trained / 1e6:.3f}M trainable parameters (frozen networks '
                 f'outside the optimizer partitions)')
 
-    # ------------------------------------------------------- mmengine steps
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+    def _trained_forward(self):
         if self.engine is None:
             raise RuntimeError('DeepSpeedTrainable.initialize was not called '
                                '(the runner does it when it builds the '
                                'optimizer)')
-        with optim_wrapper.optim_context(self):
-            data = self.module.data_preprocessor(data, training=True)
-            if isinstance(data, dict):
-                losses = self.engine(**data, mode='loss')
-            else:
-                losses = self.engine(*data, mode='loss')
-        parsed_loss, log_vars = self.module.parse_losses(losses)
-        optim_wrapper.update_params(parsed_loss)
-        return log_vars
-
-    def val_step(self, data: Union[dict, tuple, list]) -> list:
-        return self.module.val_step(data)
-
-    def test_step(self, data: Union[dict, tuple, list]) -> list:
-        return self.module.test_step(data)
-
-    def forward(self, *args, **kwargs):
-        return self.module(*args, **kwargs)
+        return self.engine
 
     # ------------------------------------------------------- checkpoints
     def full_state_dict(self) -> Dict:

@@ -29,13 +29,14 @@ DDP run writes, loadable by single-process ``tools/test.py``) and shards
 full tensors again on load and resume, so runs resume across strategies.
 """
 from contextlib import contextmanager
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.optim import OptimWrapper
 
 from unidense.registry import MODEL_WRAPPERS
+
+from .strategies import StepsWrapper
 
 
 def _dtensor_type():
@@ -96,7 +97,7 @@ def trainable_units(model: nn.Module) -> List[Tuple[str, nn.Module]]:
 
 
 @MODEL_WRAPPERS.register_module()
-class FullyShardedTrainable(nn.Module):
+class FullyShardedTrainable(StepsWrapper):
     """Shard the trainable parameters, gradients and optimizer state of
     ``module`` over the default process group (FSDP2 ``fully_shard``);
     frozen parameters stay replicated.
@@ -125,7 +126,7 @@ class FullyShardedTrainable(nn.Module):
     def __init__(self, module: nn.Module, reshard_after_forward: bool = True,
                  units: str = 'modules',
                  forward_methods: Sequence[str] = ('loss', 'predict')):
-        super().__init__()
+        super().__init__(module)
         import torch.distributed as dist
         from torch.distributed.device_mesh import init_device_mesh
         try:
@@ -165,7 +166,6 @@ class FullyShardedTrainable(nn.Module):
         fully_shard(module, mesh=self.mesh,
                     reshard_after_forward=reshard_after_forward,
                     ignored_params=frozen)
-        self.module = module
 
     def describe(self) -> str:
         """One line for the log: units, sharded and replicated sizes."""
@@ -182,32 +182,6 @@ class FullyShardedTrainable(nn.Module):
                 f'{frozen / 1e6:.3f}M frozen replicated')
 
     # ------------------------------------------------------- mmengine steps
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
-        with optim_wrapper.optim_context(self):
-            data = self.module.data_preprocessor(data, training=True)
-            losses = self._run_forward(data, mode='loss')
-        parsed_loss, log_vars = self.module.parse_losses(losses)
-        optim_wrapper.update_params(parsed_loss)
-        return log_vars
-
-    def val_step(self, data: Union[dict, tuple, list]) -> list:
-        return self.module.val_step(data)
-
-    def test_step(self, data: Union[dict, tuple, list]) -> list:
-        return self.module.test_step(data)
-
-    def forward(self, *args, **kwargs):
-        return self.module(*args, **kwargs)
-
-    def _run_forward(self, data, mode: str):
-        if isinstance(data, dict):
-            return self.module(**data, mode=mode)
-        if isinstance(data, (list, tuple)):
-            return self.module(*data, mode=mode)
-        raise TypeError('Output of `data_preprocessor` should be list, '
-                        f'tuple or dict, but got {type(data)}')
-
     @contextmanager
     def no_sync(self):
         """Accumulate gradients locally (no reduce-scatter) inside."""
