@@ -95,3 +95,19 @@ def test_token_grid_is_checked():
     head = MODELS.build(TINY)
     with pytest.raises(ValueError, match='tokens must be'):
         head(_tokens(hw=(4, 4)))
+
+
+def test_output_bias_starts_a_task_at_a_given_value():
+    torch.manual_seed(0)
+    plain = MODELS.build(TINY)
+    torch.manual_seed(0)
+    biased = MODELS.build(dict(TINY, output_bias=dict(depth=3.76)))
+    assert torch.all(biased.heads['depth'][-1].bias == 3.76)
+    out_plain, out_biased = plain(_tokens()), biased(_tokens())
+    # depth shifted by exactly the bias, the other tasks untouched
+    assert torch.allclose(out_biased['depth'] - out_plain['depth'],
+                          torch.full_like(out_plain['depth'], 3.76 - float(
+                              plain.heads['depth'][-1].bias)), atol=1e-5)
+    assert torch.equal(out_biased['normal'], out_plain['normal'])
+    with pytest.raises(ValueError, match="output_bias names \\['height'\\]"):
+        MODELS.build(dict(TINY, output_bias=dict(height=1.0)))
