@@ -73,6 +73,13 @@ def sigkill_after_first_checkpoint(cmd, work_dir, log, timeout=240,
     return proc.returncode
 
 
+def _run_then_exit(rank, worker, port, out):
+    worker(rank, port, out)
+    # skip interpreter shutdown: a finished worker with gloo / DeepSpeed
+    # threads sometimes took ~30 s to exit there, which mp.spawn waits for
+    os._exit(0)
+
+
 def spawn_two_ranks(worker, tmp_path):
     """Run ``worker(rank, port, out)`` in 2 spawned processes (each starts
     its own gloo group on ``port``; rank 0 saves its results to ``out``
@@ -80,5 +87,6 @@ def spawn_two_ranks(worker, tmp_path):
     import torch
     import torch.multiprocessing as mp
     out = str(tmp_path / 'results.pt')
-    mp.spawn(worker, args=(free_port(), out), nprocs=2, join=True)
+    mp.spawn(_run_then_exit, args=(worker, free_port(), out), nprocs=2,
+             join=True)
     return torch.load(out, weights_only=False)

@@ -1,7 +1,7 @@
 """``strategy='deepspeed'`` (issue 26 item 1): the message without the
 extra, the DeepSpeed config derived from the unidense one, and ZeRO-2 on a
 toy model (2 CPU processes, gloo) whose frozen network stays out of the
-optimizer partitions. The tiny MERGE through tools/dist_train.sh (DDP's
+optimizer partitions, and ZeRO-3's gathering and loading. The tiny MERGE through tools/dist_train.sh (DDP's
 weights, kill-and-resume) is in
 tests/test_integration/test_merge_dist_and_resume.py."""
 import importlib.util
@@ -83,32 +83,45 @@ def _worker(rank, port, out):
             pred = self.head(torch.tanh(self.frozen(inputs)))
             return dict(loss=(pred - data_samples).pow(2).mean())
 
-    torch.manual_seed(0)
-    model = Toy()
-    wrapper = DeepSpeedTrainable(model, stage=2)
-    optim = wrapper.initialize(OptimWrapper(torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.1)),
-        micro_batch_size=4)
-    reference = Toy()
-    reference.load_state_dict(model.state_dict())
-    ref_optim = OptimWrapper(torch.optim.SGD(
-        [p for p in reference.parameters() if p.requires_grad], lr=0.1))
-    g = torch.Generator().manual_seed(1)
-    for _ in range(3):
-        x, y = torch.randn(8, 6, generator=g), torch.randn(8, 2, generator=g)
-        wrapper.train_step(dict(inputs=x[4 * rank:4 * rank + 4],
-                                data_samples=y[4 * rank:4 * rank + 4]), optim)
-        reference.train_step(dict(inputs=x, data_samples=y), ref_optim)
+    def train(stage):
+        torch.manual_seed(0)
+        model = Toy()
+        reference = Toy()
+        reference.load_state_dict(model.state_dict())
+        wrapper = DeepSpeedTrainable(model, stage=stage)
+        optim = wrapper.initialize(OptimWrapper(torch.optim.SGD(
+            [p for p in model.parameters() if p.requires_grad], lr=0.1)),
+            micro_batch_size=4)
+        ref_optim = OptimWrapper(torch.optim.SGD(
+            [p for p in reference.parameters() if p.requires_grad], lr=0.1))
+        g = torch.Generator().manual_seed(1)
+        for _ in range(3):
+            x = torch.randn(8, 6, generator=g)
+            y = torch.randn(8, 2, generator=g)
+            wrapper.train_step(dict(inputs=x[4 * rank:4 * rank + 4],
+                                    data_samples=y[4 * rank:4 * rank + 4]),
+                               optim)
+            reference.train_step(dict(inputs=x, data_samples=y), ref_optim)
+        # full weights (ZeRO-3 gathers them) against one process
+        full, ref = wrapper.full_state_dict(), reference.state_dict()
+        diff = max((full[k] - ref[k]).abs().max().item()
+                   for k in ('head.weight', 'head.bias'))
+        return model, wrapper, optim, diff
+
     # SGD (gradient norms > 1 here), so a clipped or mis-scaled gradient
     # shows; ZeRO-2 partitions only what the optimizer holds: the head
-    partitioned = sum(sum(t.numel() for t in group)
-                      for group in optim.optimizer.bit16_groups)
+    model, _, optim, diff = train(2)
     results = dict(
-        partitioned=partitioned,
+        partitioned=sum(sum(t.numel() for t in group)
+                        for group in optim.optimizer.bit16_groups),
         head=sum(p.numel() for p in model.head.parameters()),
-        diff=max((a - b).abs().max().item() for a, b in zip(
-            model.head.parameters(), reference.head.parameters())),
-        lr=optim.get_lr()['lr'])
+        diff=diff, lr=optim.get_lr()['lr'])
+    # ZeRO-3: the same training; loading full weights inside loading()
+    # re-partitions them (what a resumed or fine-tuned run does)
+    model, wrapper, optim, results['diff3'] = train(3)
+    with wrapper.loading():
+        model.head.bias.data.fill_(0.5)
+    results['loaded_bias'] = wrapper.full_state_dict()['head.bias'].tolist()
     if rank == 0:
         torch.save(results, out)
     dist.destroy_process_group()
@@ -117,8 +130,9 @@ def _worker(rank, port, out):
 @needs_deepspeed
 @pytest.mark.dist
 @pytest.mark.timeout(300)
-def test_zero2_toy_equals_one_process_and_skips_frozen(tmp_path):
+def test_zero_toy_equals_one_process_and_skips_frozen(tmp_path):
     results = spawn_two_ranks(_worker, tmp_path)
     assert results['partitioned'] == results['head'] == 130
-    assert results['diff'] <= 1e-6, results
+    assert results['diff'] <= 1e-6 and results['diff3'] <= 1e-6, results
     assert results['lr'] == [0.1]
+    assert results['loaded_bias'] == [0.5, 0.5]

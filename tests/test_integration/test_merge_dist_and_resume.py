@@ -70,10 +70,10 @@ def test_tiny_merge_dist_train_equals_single_process(tmp_path):
     _compare(one, two, 1e-5)
     _check_sharded(tmp_path, opts, two, 'fsdp')
     if importlib.util.find_spec('deepspeed') is not None:
-        # the optional extra (.ci/run installs it): ZeRO-2, then ZeRO-3
-        # compared with DDP only
+        # the optional extra (.ci/run installs it); ZeRO-3 on the tiny MERGE
+        # (5.2e-6 from DDP, docs/distributed.md) is left to the toy test in
+        # tests/test_engine/test_deepspeed_trainable.py for the suite's time
         _check_sharded(tmp_path, opts, two, 'deepspeed')
-        _check_sharded(tmp_path, opts, two, 'deepspeed', stage=3)
 
 
 def _score_in_one_process(tmp_path, name):
@@ -86,21 +86,17 @@ def _score_in_one_process(tmp_path, name):
     assert re.search(r'Iter\(test\).*depth/abs_rel: \d', log), log[-2000:]
 
 
-def _check_sharded(tmp_path, opts, ddp_weights, strategy, stage=None):
+def _check_sharded(tmp_path, opts, ddp_weights, strategy):
     """Issue 26 items 1-2: ``strategy=fsdp`` (FSDP2 on the converters, the
-    frozen DiT replicated) / ``deepspeed`` (ZeRO-2, or ``stage`` 3) ends
+    frozen DiT replicated) / ``deepspeed`` (ZeRO-2) ends
     with DDP's weights (FSDP: and optimizer state); its checkpoint is
     consolidated (plain full tensors, loadable by single-process
-    tools/test.py); a run SIGKILLed after its first checkpoint and resumed
-    ends with the uninterrupted run's weights."""
-    opts = opts + ['train_dataloader.batch_size=2',
-                   'default_hooks.checkpoint.interval=2']
+    tools/test.py); a run resumed from its first checkpoint (FSDP: after a
+    SIGKILL) ends with the uninterrupted run's weights."""
+    opts = opts + ['train_dataloader.batch_size=2', f'strategy={strategy}',
+                   'default_hooks.checkpoint.interval=2',
+                   'default_hooks.checkpoint.max_keep_ckpts=2']
     name = strategy
-    if stage is None:
-        opts.append(f'strategy={strategy}')
-    else:
-        opts += [f'strategy.type={strategy}', f'strategy.stage={stage}']
-        name = f'{strategy}{stage}'
 
     def dist_cmd(work_dir):
         env = _env()
@@ -115,7 +111,7 @@ def _check_sharded(tmp_path, opts, ddp_weights, strategy, stage=None):
     assert wrapper in log
     ckpt = load_checkpoint_safe(str(tmp_path / name / 'iter_4.pth'))
     assert all(type(v) is torch.Tensor for v in ckpt['state_dict'].values())
-    # 1.4e-6 (FSDP), 2.7e-6 (ZeRO-2), 5.2e-6 (ZeRO-3) here; Adam's
+    # 1.4e-6 (FSDP), 2.7e-6 (ZeRO-2) here; Adam's
     # 1/(sqrt(v) + eps) grows the last-bit difference between DDP's
     # all-reduce and a reduce-scatter (1e-5 at 6 steps)
     diff = _compare(ddp_weights, ckpt['state_dict'], 1e-5)
@@ -128,13 +124,19 @@ def _check_sharded(tmp_path, opts, ddp_weights, strategy, stage=None):
                 other = ckpt['optimizer']['state'][index][key]
                 assert torch.allclose(value.float(), other.float(),
                                       atol=1e-5)
-    else:                       # ZeRO partitions in DeepSpeed's own folder
-        assert (tmp_path / name / 'iter_4.pth.zero').is_dir()
-        assert not (tmp_path / name / 'iter_2.pth.zero').exists()
-    if stage is not None:
+    else:
+        # ZeRO partitions in DeepSpeed's own folder (removed with their
+        # checkpoint: tests/test_engine/test_deepspeed_trainable.py); resume
+        # from the step-2 one into a fresh work dir
+        assert (tmp_path / name / 'iter_2.pth.zero').is_dir()
+        cmd, env = dist_cmd(tmp_path / 'ds_resumed')
+        log = _run(cmd + ['--resume', str(tmp_path / name / 'iter_2.pth')],
+                   tmp_path / 'ds_resume.log', env=env)
+        assert 'resumed' in log.lower()
+        _compare(ckpt['state_dict'], _weights(
+            str(tmp_path / 'ds_resumed' / 'iter_4.pth')), 1e-6)
         return diff
-    if strategy == 'fsdp':      # (the DeepSpeed file has the same layout)
-        _score_in_one_process(tmp_path, name)
+    _score_in_one_process(tmp_path, name)
 
     killed = tmp_path / f'{name}_killed'
     cmd, env = dist_cmd(killed)

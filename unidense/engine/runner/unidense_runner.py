@@ -50,9 +50,6 @@ from mmengine.utils import apply_to
 from mmengine.utils import get_git_hash
 
 from unidense.registry import MODEL_WRAPPERS, RUNNERS
-from .deepspeed_trainable import DeepSpeedOptimWrapper, DeepSpeedTrainable
-from .fully_sharded import FullyShardedTrainable
-from .strategies import strategy_wrapper_cfg
 from unidense.utils.checkpoint_io import (load_checkpoint_safe,
                                           save_checkpoint_atomic)
 from unidense.utils.dist_env import cuda_usable, init_cpu_dist
@@ -60,6 +57,9 @@ from unidense.utils.random_state import get_rng_state, set_rng_state
 from unidense.utils.trainable_state import (load_trainable_checkpoint,
                                             trainable_state_dict,
                                             trainable_state_keys)
+from .deepspeed_trainable import DeepSpeedOptimWrapper, DeepSpeedTrainable
+from .fully_sharded import FullyShardedTrainable
+from .strategies import strategy_wrapper_cfg
 
 _CHECKPOINT_HOOK_NAMES = ('CheckpointHook', 'mmengine.CheckpointHook')
 _AMP_NAMES = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
@@ -304,19 +304,21 @@ class UnidenseRunner(Runner):
         on every rank: under FSDP they are consolidated, the file a DDP run
         writes (gathering is a collective; only rank 0 keeps the tensors)."""
         model = self._unwrapped()
-        state = model.state_dict() if save_frozen else trainable_state_dict(
-            model)
         optimizer_state = self.optim_wrapper.state_dict() if (
             save_optimizer and isinstance(self.optim_wrapper,
                                           OptimWrapper)) else None
+        if isinstance(self.model, DeepSpeedTrainable):
+            # (ZeRO-3 gathers; the optimizer state is DeepSpeed's own file)
+            full = self.model.full_state_dict()
+            keep = set(full) if save_frozen else trainable_state_keys(model)
+            return type(full)((k, v) for k, v in full.items()
+                              if k in keep), optimizer_state
+        state = model.state_dict() if save_frozen else trainable_state_dict(
+            model)
         if isinstance(self.model, FullyShardedTrainable):
             keep = get_rank() == 0
             state = self.model.gather_full(state, keep)
             optimizer_state = self.model.gather_full(optimizer_state, keep)
-        elif isinstance(self.model, DeepSpeedTrainable):
-            full = self.model.full_state_dict()
-            keep = set(full) if save_frozen else trainable_state_keys(model)
-            state = type(state)((k, v) for k, v in full.items() if k in keep)
         return state, optimizer_state
 
     def _param_scheduler_states(self):
