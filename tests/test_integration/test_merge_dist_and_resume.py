@@ -155,9 +155,12 @@ def _check_sharded(tmp_path, opts, ddp_weights, strategy):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_tiny_merge_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    # 16 steps, both schedulers inside them: enough to kill after the
+    # first checkpoint and still have most of the run left to resume
     opts = COMMON + [
-        'train_cfg.max_iters=40', 'train_cfg.val_interval=40',
-        'param_scheduler.1.end=40', 'default_hooks.checkpoint.interval=2',
+        'train_cfg.max_iters=16', 'train_cfg.val_interval=16',
+        'param_scheduler.0.end=8', 'param_scheduler.1.begin=8',
+        'param_scheduler.1.end=16', 'default_hooks.checkpoint.interval=2',
         'default_hooks.checkpoint.max_keep_ckpts=2'
     ]
     full, killed = tmp_path / 'full', tmp_path / 'killed'
@@ -169,10 +172,10 @@ def test_tiny_merge_sigkill_then_resume_equals_uninterrupted(tmp_path):
                                         tmp_path / 'killed.log')
     assert rc == -signal.SIGKILL
     last = killed / 'last_checkpoint'
-    assert not (killed / 'iter_40.pth').exists(), 'killed too late'
+    assert not (killed / 'iter_16.pth').exists(), 'killed too late'
     assert has_valid_marker(last.read_text())
     log = _run([PY, 'tools/train.py', TINY, '--work-dir', str(killed),
                 '--resume', '--cfg-options'] + opts, tmp_path / 'resume.log')
     assert 'resumed' in log
-    _compare(_weights(str(full / 'iter_40.pth')),
-             _weights(str(killed / 'iter_40.pth')), 1e-6)
+    _compare(_weights(str(full / 'iter_16.pth')),
+             _weights(str(killed / 'iter_16.pth')), 1e-6)
