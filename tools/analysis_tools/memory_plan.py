@@ -32,6 +32,7 @@ import contextlib
 import os
 import os.path as osp
 import sys
+from unittest import mock
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -77,11 +78,8 @@ def flash_attention_accounting():
                             scale=scale, **kwargs)
         return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
             query, key, value, dropout_p, is_causal, scale=scale)[0]
-    F.scaled_dot_product_attention = fused
-    try:
+    with mock.patch.object(F, 'scaled_dot_product_attention', fused):
         yield
-    finally:
-        F.scaled_dot_product_attention = original
 
 
 def text_stand_in(text_encoder, batch: int, device):
@@ -106,18 +104,14 @@ def text_encoders_stood_in():
     """Frozen text encoders run without gradients and call ``.item()``
     (not on the meta device): each returns zeros of its output shapes."""
     from unidense.diffusion.text_encoder import TextEncoder
-    original = TextEncoder.encode
 
     def encode(self, prompts):
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         device = next(self.parameters()).device
         seq, mask, pooled = text_stand_in(self, len(prompts), device)
         return dict(embeds=seq, mask=mask, pooled=pooled)
-    TextEncoder.encode = encode
-    try:
+    with mock.patch.object(TextEncoder, 'encode', encode):
         yield
-    finally:
-        TextEncoder.encode = original
 
 
 def trainable_forward(model, batch: int, size):
