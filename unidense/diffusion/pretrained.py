@@ -36,7 +36,7 @@ def is_meta_build():
 
 
 @contextlib.contextmanager
-def meta_device_build():
+def meta_device_build(device='meta'):
     """Build every unidense diffusion part from ``config`` on the meta device.
 
     Inside the context, factories ignore ``from_pretrained`` and need
@@ -44,10 +44,15 @@ def meta_device_build():
     the same ``MODELS.build`` call) lives on ``torch.device('meta')``, so a
     12B-parameter FLUX transformer costs no memory. Used by
     ``tools/analysis_tools/count_params.py --device meta``.
+
+    ``device='cuda'`` builds the same architecture with random weights
+    straight on the GPU (no published weights needed): what
+    ``tools/analysis_tools/gpu_report.py`` measures full-size memory and
+    speed on.
     """
     _STATE.meta_depth = getattr(_STATE, 'meta_depth', 0) + 1
     try:
-        with torch.device('meta'):
+        with torch.device(device):
             yield
     finally:
         _STATE.meta_depth -= 1
