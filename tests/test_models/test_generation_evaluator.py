@@ -67,6 +67,9 @@ def test_generation_evaluation_runs_from_the_config_and_resumes(tmp_path):
     assert [p.stat().st_mtime_ns for p in pngs] == stamps   # reused
     a, b = json.loads(out1.read_text()), json.loads(out2.read_text())
     assert a['gen/fid'] == b['gen/fid'] and a['gen/fid'] > 0
+    # the scene classifier's Inception Score and CLIP score come with it
+    assert a['gen/is'] == b['gen/is'] and a['gen/is'] >= 1
+    assert 0 <= a['gen/clip_score'] <= 100
 
 
 def test_an_estimator_checkpoint_loads_into_the_wrapped_model(tmp_path):

@@ -8,7 +8,8 @@ folder (``config.json`` + ``diffusion_pytorch_model.safetensors``).
 ``VAEPretrainer`` checkpoint is saved with ``scaling_factor`` measured on
 ``--num-images`` training images (1 / std of their latents); a
 ``TextToImagePretrainer`` checkpoint saves its EMA denoiser unless
-``--no-ema``. The folder is written atomically (a temporary folder renamed
+``--no-ema``; a ``SceneClassifierPretrainer`` its ``SceneAttributeNet``.
+The folder is written atomically (a temporary folder renamed
 into place). The sha256 of every file written is printed.
 """
 import argparse
@@ -40,7 +41,8 @@ def main(argv=None):
     import torch
     from mmengine.config import Config
 
-    from unidense.models.pretrainers import (TextToImagePretrainer,
+    from unidense.models.pretrainers import (SceneClassifierPretrainer,
+                                             TextToImagePretrainer,
                                              VAEPretrainer)
     from unidense.registry import DATASETS, MODELS
     from unidense.utils.checkpoint_io import (extract_state_dict,
@@ -68,9 +70,12 @@ def main(argv=None):
         print(f'scaling_factor={model.vae.config.scaling_factor:.6f}')
     elif isinstance(model, TextToImagePretrainer):
         out = model.export(args.out_dir, use_ema=not args.no_ema)
+    elif isinstance(model, SceneClassifierPretrainer):
+        out = model.export(args.out_dir)
     else:
         raise TypeError(f'{cfg.model.type} is not a pretrainer '
-                        '(VAEPretrainer, TextToImagePretrainer)')
+                        '(VAEPretrainer, TextToImagePretrainer, '
+                        'SceneClassifierPretrainer)')
     for name in sorted(os.listdir(out)):
         path = osp.join(out, name)
         print(f'{file_sha256(path)}  {path}')

@@ -1,5 +1,6 @@
 """SyntheticScenes: procedural indoor RGB-D scenes that need no files."""
 import copy
+import re
 from collections import OrderedDict
 from typing import Sequence, Union
 
@@ -270,6 +271,53 @@ class SyntheticScenes(BaseDataset):
         words.update(w.strip() for w in _TEX_WORD.values() if w)
         words.update(name for name, (_, said) in _LIGHTS.items() if said)
         return sorted(words)
+
+    # -- attributes: what a caption says, as labels ---------------------------
+    # name -> class names; single-label except MULTI_LABEL_ATTRIBUTES (the
+    # set of object colours / kinds in the scene)
+    ATTRIBUTES = OrderedDict(
+        walls=_WALL_COLORS, floor=_FLOOR_COLORS,
+        brightness=tuple(_BRIGHTNESS), light=tuple(_LIGHTS),
+        object_colors=_OBJ_COLORS, object_kinds=_SHAPES)
+    MULTI_LABEL_ATTRIBUTES = ('object_colors', 'object_kinds')
+
+    @staticmethod
+    def attributes_of_scene(scene: dict) -> dict:
+        """The :attr:`ATTRIBUTES` of a results dict's ``scene`` entry:
+        class names (single-label) or sorted name lists (multi-label)."""
+        return dict(walls=scene['walls'], floor=scene['floor'],
+                    brightness=scene['lighting'][0],
+                    light=scene['lighting'][1],
+                    object_colors=sorted(set(scene['colors'])),
+                    object_kinds=sorted(set(scene['kinds'])))
+
+    @staticmethod
+    def attributes_of_caption(caption: str) -> dict:
+        """The :attr:`ATTRIBUTES` a caption names (:meth:`caption_of`'s
+        grammar); a single-label attribute the caption does not name is
+        None. ``attributes_of_caption(caption_of(s))`` equals
+        ``attributes_of_scene`` of the same scene."""
+        caption = str(caption).strip().lower()
+        tex = '(?:checkered |striped |speckled )?'
+        walls = re.search(r'with (\w+) walls', caption)
+        floor = re.search(rf'(\w+) {tex}floor\b', caption)
+        objects = re.findall(
+            rf'\ban? (?:shiny )?(\w+) {tex}({"|".join(_SHAPES)})\b',
+            caption)
+        opening = dict((said, name) for name, (_, said) in
+                       _BRIGHTNESS.items())
+        brightness = next((name for said, name in opening.items()
+                           if caption.startswith(said + ' ')), None)
+        light = next((name for name, (_, said) in _LIGHTS.items()
+                      if said and caption.endswith(said.strip())), None)
+        if light is None and brightness is not None:
+            light = 'white'   # captions name only warm and cool light
+        return dict(
+            walls=walls.group(1) if walls else None,
+            floor=floor.group(1) if floor else None,
+            brightness=brightness, light=light,
+            object_colors=sorted({c for c, _ in objects}),
+            object_kinds=sorted({k for _, k in objects}))
 
     # -- scene sampling -------------------------------------------------------
     def sample_scene(self, index: int) -> dict:

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 from mmengine.evaluator import BaseMetric
 
-from unidense.registry import METRICS, MODELS
+from unidense.registry import METRICS, MODELS, TASK_UTILS
 
 
 def _images(data_samples, field: str) -> torch.Tensor:
@@ -306,8 +306,10 @@ class CLIPScoreMetric(_TorchmetricsMetric):
             ``allow_download``.
         model, processor (optional): an injected CLIP-like pair (a model
             with ``get_image_features`` / ``get_text_features``, a
-            processor called with ``images=`` / ``text=``); tests use a
-            tiny random one.
+            processor called with ``images=`` / ``text=``; each an object
+            or a MODELS / TASK_UTILS config); tests use a tiny random one,
+            the tiny configs the scene classifier's pair
+            (``SceneAttributeCLIP`` + ``SceneCaptionProcessor``).
     """
     default_prefix = 'gen'
 
@@ -320,7 +322,8 @@ class CLIPScoreMetric(_TorchmetricsMetric):
                 raise ValueError('CLIPScoreMetric: inject both model and '
                                  'processor')
             pair = (MODELS.build(model) if isinstance(model, dict) else
-                    model, processor)
+                    model, TASK_UTILS.build(processor) if isinstance(
+                        processor, dict) else processor)
         elif clip_model is None:
             raise ValueError('CLIPScoreMetric: give clip_model (hub id or '
                              'local folder) or model + processor')
