@@ -125,3 +125,12 @@ class DenseDataPreprocessor(BaseDataPreprocessor):
             else:
                 padded = F.pad(t, (0, extra_r, 0, extra_b), value=value)
             setattr(sample, name, padded)
+
+
+def built_preprocessor(data_preprocessor):
+    """A model's ``data_preprocessor`` argument, a config dict built from
+    unidense's registry (so the model also builds outside a runner, where
+    no default scope is set), for mmengine's ``BaseModel.__init__``."""
+    if isinstance(data_preprocessor, dict):
+        return MODELS.build(data_preprocessor)
+    return data_preprocessor

@@ -9,6 +9,7 @@ from mmengine.model import BaseModel
 from unidense.diffusion.freezing import FrozenPartsMixin, freeze
 from unidense.registry import MODELS
 from unidense.structures import DenseDataSample, restore_to_original
+from ..data_preprocessors import built_preprocessor
 
 ProcessingRes = Union[int, Dict[str, int], None]
 
@@ -76,12 +77,9 @@ class BaseDenseEstimator(FrozenPartsMixin, BaseModel, metaclass=ABCMeta):
                  train_seed: Optional[int] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None):
-        if isinstance(data_preprocessor, dict):
-            # built from unidense's registry so that the model also builds
-            # outside a runner (no default scope set)
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=built_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.prompt = prompt
         self.processing_res = processing_res
         self.eval_seed = eval_seed

@@ -8,6 +8,7 @@ import torch
 from mmengine.model import BaseModel
 
 from unidense.registry import MODELS
+from ..data_preprocessors import built_preprocessor
 
 
 @MODELS.register_module()
@@ -46,10 +47,9 @@ class GenerationEvaluator(BaseModel):
                  init_cfg: Optional[dict] = None):
         if (model is None) == (generator is None):
             raise ValueError('GenerationEvaluator: give model or generator')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=built_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.model = MODELS.build(model) if isinstance(model, dict) \
             else model
         self.parts = None

@@ -32,6 +32,7 @@ from mmengine.model import BaseModel
 
 from unidense.datasets.synthetic_scenes import SyntheticScenes
 from unidense.registry import MODELS, TASK_UTILS
+from ..data_preprocessors import built_preprocessor
 
 
 # what SceneAttributeCLIP compares by default: the attributes the shipped
@@ -158,10 +159,9 @@ class SceneClassifierPretrainer(BaseModel):
     def __init__(self, net: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=built_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         net = dict(net or {})
         # the class layout is written into the shipped config.json, so a
         # later change of SyntheticScenes cannot reinterpret old weights

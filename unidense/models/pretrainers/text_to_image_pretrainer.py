@@ -9,6 +9,7 @@ from mmengine.model import BaseModel, ExponentialMovingAverage
 from unidense.diffusion.freezing import keep_frozen_in_eval
 from unidense.diffusion.schedulers import as_scheduler
 from unidense.registry import MODELS
+from ..data_preprocessors import built_preprocessor
 
 
 @MODELS.register_module()
@@ -56,11 +57,9 @@ class TextToImagePretrainer(BaseModel):
                  ema_momentum: Optional[float] = 1e-3,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if isinstance(data_preprocessor, dict):
-            # unidense's registry: the model also builds outside a runner
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=built_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         if prediction_type not in ('epsilon', 'v_prediction', 'sample'):
             raise ValueError(f'TextToImagePretrainer: prediction_type='
                              f'{prediction_type!r}')

@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 from unidense.diffusion.latent_codec import LatentCodec
 from unidense.registry import MODELS
 from unidense.structures.dense_data_sample import stack_pixel_field
+from ..data_preprocessors import built_preprocessor
 
 _MODALITIES = ('rgb', 'depth', 'normal')
 
@@ -45,11 +46,9 @@ class VAEPretrainer(BaseModel):
                  sample_posterior: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if isinstance(data_preprocessor, dict):
-            # unidense's registry: the model also builds outside a runner
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=built_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.vae = MODELS.build(vae) if isinstance(vae, dict) else vae
         self.modalities = dict(modalities or dict(rgb=1.0, depth=1.0,
                                                   normal=0.5))
