@@ -68,6 +68,13 @@ def init_cpu_dist(launcher: str, timeout: int = 1800,
 
 def _destroy_process_group() -> None:
     if torch_dist.is_initialized():
+        # wait for every rank first: a rank that tears its gloo pairs down
+        # while another still finishes its last collective (after_run
+        # hooks, FSDP's final gathers) can abort the same way
+        try:
+            torch_dist.barrier()
+        except RuntimeError:
+            pass   # a peer is gone already; tear down what is left
         torch_dist.destroy_process_group()
 
 
