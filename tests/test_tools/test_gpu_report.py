@@ -58,3 +58,11 @@ def test_meta_device_build_on_a_real_device_gives_random_weights():
     assert any(p.abs().sum() > 0 for p in params)
     with meta_device_build():
         assert MODELS.build(cfg).encoder.conv_in.weight.is_meta
+
+
+def test_unknown_setting_names_are_refused(tmp_path):
+    import pytest
+    with pytest.raises(SystemExit, match='unknown --settings'):
+        gpu_report.section_full(gpu_report.parse_args([
+            '--settings', 'fp32;bf17 autocast', '--out', str(tmp_path)]),
+            None, 'cpu')

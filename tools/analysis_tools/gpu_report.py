@@ -32,7 +32,6 @@ import json
 import os
 import os.path as osp
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -164,32 +163,30 @@ def measure_setting(model, data, optim, device, repeats):
     """(peak bytes of a step after the first, median step seconds)."""
     from mmengine.optim import build_optim_wrapper
 
-    from unidense.utils.live_memory import LiveTensorMemory
+    from tools.analysis_tools import benchmark
     wrapper = build_optim_wrapper(model, optim)
-    model.train_step(data, wrapper)   # optimizer state now exists
-    synchronize(device)
     if device == 'cuda':
+        model.train_step(data, wrapper)   # optimizer state now exists
+        synchronize(device)
         torch.cuda.reset_peak_memory_stats()
         model.train_step(data, wrapper)
         synchronize(device)
         peak = torch.cuda.max_memory_allocated()
-    else:
-        tracker = LiveTensorMemory(resident=[model, wrapper])
-        with tracker:
-            model.train_step(data, wrapper)
-        peak = tracker.peak_bytes
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    else:   # live tensors, as the CPU benchmarks count them
+        peak = benchmark.peak_step_memory(model, data, wrapper)['peak'] * \
+            2.0**20
+
+    def step():
         model.train_step(data, wrapper)
         synchronize(device)
-        times.append(time.perf_counter() - start)
+    seconds = benchmark.interleaved(dict(step=step), repeats,
+                                    warmup=0)['step']
     del wrapper
     model.zero_grad(set_to_none=True)
     gc.collect()
     if device == 'cuda':
         torch.cuda.empty_cache()
-    return peak, statistics.median(times)
+    return peak, seconds
 
 
 # name: what differs from plain fp32; applied in this order to one model
@@ -213,15 +210,19 @@ SETTINGS = [
 def section_full(args, report, device):
     import contextlib
 
-    from mmengine.config import Config
-
     from tools.analysis_tools.memory_plan import text_encoders_stood_in
+    wanted = [s for s in args.settings.split(';') if s]
+    unknown = [s for s in wanted if s not in dict(SETTINGS)]
+    if unknown:
+        raise SystemExit(f'gpu_report: unknown --settings {unknown}; choose '
+                         f'from {[name for name, _ in SETTINGS]}')
     with (text_encoders_stood_in() if args.stand_in_text else
           contextlib.nullcontext()):
-        _full_settings(args, report, device, Config)
+        _full_settings(args, report, device, wanted)
 
 
-def _full_settings(args, report, device, Config):
+def _full_settings(args, report, device, wanted):
+    from mmengine.config import Config
 
     from unidense.engine.hooks import enable_gradient_checkpointing
     from unidense.engine.hooks.frozen_dtype_hook import cast_frozen_parameters
@@ -235,16 +236,15 @@ def _full_settings(args, report, device, Config):
     report(section='full', event='built', config=args.config,
            trainable=trainable, frozen=frozen,
            seconds=round(time.perf_counter() - start, 1))
-    wanted = [s for s in args.settings.split(';') if s]
     fp32_time = None
-    state = dict(frozen=None, checkpointing=False)
+    state = dict(frozen=False, checkpointing=False)   # applied so far
     for name, setting in SETTINGS:
         if wanted and name not in wanted:
             continue
         try:
-            if setting.get('frozen') and state['frozen'] is None:
+            if setting.get('frozen') and not state['frozen']:
                 cast_frozen_parameters(model, torch.bfloat16)
-                state['frozen'] = 'bf16'
+                state['frozen'] = True
             if setting.get('checkpointing') and not state['checkpointing']:
                 enable_gradient_checkpointing(model)
                 state['checkpointing'] = True
@@ -289,9 +289,9 @@ def fsdp_one_process(model, device):
 
 
 # ------------------------------------------------- strategies over NCCL
-def launch(cmd, log, timeout=420):
+def launch(cmd, log, timeout=420, **env_vars):
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get(
-        'PYTHONPATH', ''), PYTHON=sys.executable)
+        'PYTHONPATH', ''), PYTHON=sys.executable, **env_vars)
     os.makedirs(osp.dirname(log) or '.', exist_ok=True)
     start = time.perf_counter()
     with open(log, 'w') as f:
@@ -317,9 +317,9 @@ def section_strategies(args, report):
         run_dir = osp.join(work, strategy)
         cmd = ['bash', 'tools/dist_train.sh', TINY, '1', '--work-dir',
                run_dir, '--cfg-options', f'strategy={strategy}'] + opts
-        os.environ['PORT'] = str(29610 + port)
         try:
-            code, seconds, log = launch(cmd, run_dir + '.log')
+            code, seconds, log = launch(cmd, run_dir + '.log',
+                                        PORT=str(29610 + port))
         except subprocess.TimeoutExpired:
             report(section='strategies', strategy=strategy, error='timeout')
             continue

@@ -123,13 +123,13 @@ class SceneAttributeNet(ModelMixin, ConfigMixin):
         an unknown or missing value leaves its block zero."""
         blocks = []
         for name in self.check_names(names, 'encode_attributes'):
-            names = self.class_names[name]
-            block = torch.zeros(len(names))
+            classes = self.class_names[name]
+            block = torch.zeros(len(classes))
             value = attributes.get(name)
             values = value if name in self.multi_label else [value]
             for v in values or []:
-                if v in names:
-                    block[names.index(v)] = 1
+                if v in classes:
+                    block[classes.index(v)] = 1
             blocks.append(block)
         return torch.cat(blocks)
 
@@ -237,14 +237,13 @@ class SceneClassifierLogits(nn.Module):
                  attributes: Sequence[str] = ('walls', 'floor')):
         super().__init__()
         self.net = SceneAttributeNet.load_frozen(pretrained)
-        multi = set(attributes) & self.net.multi_label
-        unknown = set(attributes) - set(self.net.attribute_names)
-        if multi or unknown:
+        self.attributes = self.net.check_names(attributes,
+                                               'SceneClassifierLogits')
+        multi = set(self.attributes) & self.net.multi_label
+        if multi:
             raise ValueError(f'SceneClassifierLogits: attributes must be '
-                             f'single-label ones of '
-                             f'{self.net.attribute_names}, got '
-                             f'{sorted(multi | unknown)}')
-        self.attributes = list(attributes)
+                             f'single-label ones, got the multi-label '
+                             f'{sorted(multi)}')
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
