@@ -1,16 +1,21 @@
-"""Side-by-side depth of one-step and multi-step estimation on held-out
-scenes: what the one-step tables of the MERGE and JointNet READMEs measure.
+"""Side-by-side depth of several tiny depth estimators on held-out scenes
+or the real NYUv2 samples: what the depth tables of the MERGE and JointNet
+READMEs measure.
 
     python tools/analysis_tools/onestep_pictures.py \\
         --merge work_dirs/pixart_depth_tiny/iter_1000.pth \\
         --merge-onestep work_dirs/pixart_depth_onestep_tiny/iter_300.pth \\
         --jointnet-onestep work_dirs/sd21_rgbd_onestep_tiny/iter_600.pth \\
+        [--model TITLE CONFIG CKPT [KEY=VALUE ...]] [--data held-out|nyu] \\
         [--num 4] [--out configs/jointnet/pictures/tiny_onestep.jpg]
 
 One row per held-out SyntheticScenes image (seed 1000, the tiny configs'
 test set): the image, its ground-truth depth, tiny MERGE with 20 DDIM steps
 (one draw), with one trailing step (before fine-tuning), the end-to-end
-fine-tuned one step, and the one-step JointNet. Each prediction is aligned
+fine-tuned one step, and the one-step JointNet; each ``--model`` adds a
+column of any config and checkpoint (with config options, e.g.
+``model.ensemble_size=8``). ``--data nyu`` takes the rows from the 50 real
+NYUv2 samples of ../shared/data/realdata instead. Each prediction is aligned
 to the ground truth by least squares (as the metric does) and coloured with
 the ground truth's range (near = red), so colours compare across columns;
 the AbsRel (%) of each map is in its title. Any checkpoint left out drops
@@ -37,6 +42,12 @@ def parse_args(argv=None):
                         help='pixart_depth_onestep_tiny.py checkpoint')
     parser.add_argument('--jointnet-onestep',
                         help='sd21_rgbd_onestep_tiny.py checkpoint')
+    parser.add_argument('--model', nargs='+', action='append', default=[],
+                        metavar='TITLE CONFIG CKPT [KEY=VALUE]',
+                        help='another column: title, config, checkpoint '
+                        'and config options (repeatable)')
+    parser.add_argument('--data', choices=['held-out', 'nyu'],
+                        default='held-out')
     parser.add_argument('--num', type=int, default=4)
     parser.add_argument('--out', default=osp.join(
         REPO, 'configs', 'jointnet', 'pictures', 'tiny_onestep.jpg'))
@@ -61,21 +72,48 @@ def columns(args):
         cols.append(('JointNet 1 step', 'configs/jointnet/'
                      'sd21_rgbd_onestep_tiny.py', args.jointnet_onestep,
                      None))
+    for spec in args.model:
+        if len(spec) < 3 or any('=' not in o for o in spec[3:]):
+            raise SystemExit(f'--model {" ".join(spec)}: expected TITLE '
+                             f'CONFIG CKPT [KEY=VALUE ...]')
+        options = {}
+        for option in spec[3:]:
+            key, value = option.split('=', 1)
+            options[key] = yaml_value(value)
+        cols.append((spec[0], spec[1], spec[2], options or None))
     if not cols:
         raise SystemExit('give at least one checkpoint')
     return cols
 
 
-def held_out(num):
-    """(inputs (N, 3, 64, 64) in [-1, 1], gt depth (N, 64, 64) metres,
-    images (N, 64, 64, 3) uint8) of the tiny test scenes."""
+def yaml_value(text):
+    """'8' -> 8, '0.5' -> 0.5, 'true' -> True, anything else as given."""
+    import yaml
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def held_out(num, data='held-out'):
+    """(inputs (N, 3, H, W) in [-1, 1], gt depth (N, H, W) metres, images
+    (N, H, W, 3) uint8) of the tiny test scenes (64x64) or of the real NYUv2
+    samples (480x640)."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from unidense.registry import DATASETS
     init_default_scope('unidense')
-    cfg = Config.fromfile(osp.join(REPO, 'configs/merge/pixart_depth_tiny.py'))
+    if data == 'nyu':
+        cfg = Config.fromfile(osp.join(
+            REPO, 'configs/jointnet/sd21_rgbd_tiny_nyu_real.py'))
+    else:
+        cfg = Config.fromfile(osp.join(REPO,
+                                       'configs/merge/pixart_depth_tiny.py'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    if num > len(dataset):
+        raise SystemExit(f'--num {num}: the {data} set has {len(dataset)} '
+                         f'images')
     images, depths = [], []
     for i in range(num):
         sample = dataset[i]
@@ -93,14 +131,21 @@ def main(argv=None):
                                                 depth_errors)
     from unidense.visualization import colorize_depth
     from unidense.visualization.panel import make_panel, write_png
-    inputs, gt, rgb = held_out(args.num)
+    inputs, gt, rgb = held_out(args.num, args.data)
     cols = columns(args)
     preds = []
     for title, config, ckpt, options in cols:
+        if args.data == 'nyu':
+            # the models were trained on 64-pixel scenes: the real-NYU
+            # configs' processing resolution (48x64 for NYU's 480x640)
+            options = {'model.processing_res': 64, **(options or {})}
         model = init_model(osp.join(REPO, config), ckpt, cfg_options=options)
         with torch.no_grad():
             torch.manual_seed(0)
-            preds.append(model(inputs, None, mode='tensor')[:, 0].numpy())
+            out = model(inputs, None, mode='tensor')
+            # JointNet returns {modality: map}, the others the depth map
+            out = out['depth'] if isinstance(out, dict) else out
+            preds.append(out[:, 0].numpy())
         print(f'{title}: done', flush=True)
     rows = []
     for i in range(args.num):
