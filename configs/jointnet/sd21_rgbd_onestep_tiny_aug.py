@@ -6,17 +6,8 @@
 #   python tools/train.py configs/jointnet/sd21_rgbd_onestep_tiny_aug.py
 #   python tools/test.py configs/jointnet/sd21_rgbd_onestep_tiny_aug_nyu_real.py \
 #       work_dirs/sd21_rgbd_onestep_tiny_aug/iter_600.pth
-_base_ = ['./sd21_rgbd_onestep_tiny.py']
+_base_ = ['./sd21_rgbd_onestep_tiny.py',
+          '../_base_/datasets/synthetic_scenes_photo_aug.py']
 
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImage'),
-    dict(type='LoadDepth'),
-    dict(type='LoadNormal'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='RandomResize', scale=(64, 64), ratio_range=(1.0, 1.4)),
-    dict(type='RandomCrop', crop_size=(48, 64)),
-    dict(type='NormalizeDepth', min_quantile=0.02, max_quantile=0.98),
-    dict(type='PadToMultiple', size_divisor=8),
-    dict(type='PackDenseInputs'),
-]))
+train_dataloader = dict(dataset=dict(
+    pipeline={{_base_.photo_aug_train_pipeline}}))
