@@ -95,7 +95,7 @@ def yaml_value(text):
         return text
 
 
-def held_out(num, data='held-out'):
+def eval_images(num, data='held-out'):
     """(inputs (N, 3, H, W) in [-1, 1], gt depth (N, H, W) metres, images
     (N, H, W, 3) uint8) of the tiny test scenes (64x64) or of the real NYUv2
     samples (480x640)."""
@@ -131,8 +131,8 @@ def main(argv=None):
                                                 depth_errors)
     from unidense.visualization import colorize_depth
     from unidense.visualization.panel import make_panel, write_png
-    inputs, gt, rgb = held_out(args.num, args.data)
     cols = columns(args)
+    inputs, gt, rgb = eval_images(args.num, args.data)
     preds = []
     for title, config, ckpt, options in cols:
         if args.data == 'nyu':
