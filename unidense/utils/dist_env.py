@@ -7,8 +7,10 @@ process group, which fails on CPU-only machines ("Found no NVIDIA driver").
 """
 import atexit
 import datetime
+import logging
 import os
 import subprocess
+import sys
 from typing import Optional
 
 import torch
@@ -64,6 +66,28 @@ def init_cpu_dist(launcher: str, timeout: int = 1800,
     # aborts ("terminate called without an active exception") after a
     # finished run, which torchrun reports as a failure
     atexit.register(_destroy_process_group)
+
+
+def exit_process_group_run(code: int = 0) -> None:
+    """End a finished CPU (gloo) distributed run without Python's shutdown.
+
+    Even with the group destroyed first (:func:`_destroy_process_group`),
+    a rank of a finished run sometimes aborts while the interpreter tears
+    down ("terminate called without an active exception"), which torchrun
+    reports as a failed run; leaving with ``os._exit`` after flushing logs
+    and streams skips that teardown. A no-op (returns) when no process
+    group is initialised, so single-process runs exit normally.
+    """
+    if not torch_dist.is_initialized():
+        return
+    _destroy_process_group()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _destroy_process_group() -> None:
