@@ -98,7 +98,7 @@ def main(argv=None):
 
 if __name__ == '__main__':
     main()
-    # a finished gloo run leaves without the interpreter's teardown, which
-    # sometimes aborts a rank after the work is done
+    # a finished distributed run leaves without the interpreter's teardown,
+    # which sometimes aborts a gloo rank after the work is done
     from unidense.utils.dist_env import exit_process_group_run
     exit_process_group_run()

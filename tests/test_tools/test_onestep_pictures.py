@@ -78,3 +78,14 @@ def test_bad_model_spec_is_refused():
     with pytest.raises(SystemExit, match='TITLE CONFIG CKPT'):
         onestep_pictures.columns(onestep_pictures.parse_args(
             ['--model', 't', 'c.py', 'x.pth', 'not-an-option']))
+
+
+def test_model_options_parse_like_cfg_options():
+    """KEY=VALUE of --model parse as tools/test.py --cfg-options does."""
+    (_, config, ckpt, options), = onestep_pictures.columns(
+        onestep_pictures.parse_args([
+            '--model', 't', 'c.py', 'x.pth', 'model.ensemble_size=8',
+            'model.lr=1e-3', 'model.eval_seed=None', 'model.flag=true']))
+    assert (config, ckpt) == ('c.py', 'x.pth')
+    assert options == {'model.ensemble_size': 8, 'model.lr': 0.001,
+                       'model.eval_seed': None, 'model.flag': True}

@@ -13,11 +13,9 @@ def test_no_process_group_is_a_no_op():
 
 def test_finished_gloo_run_exits_with_code_and_flushed_output(tmp_path):
     script = textwrap.dedent('''
-        import logging, os, sys
+        import logging, sys
         import torch.distributed as dist
         from unidense.utils.dist_env import exit_process_group_run
-        os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT='0',
-                          RANK='0', WORLD_SIZE='1')
         store = dist.HashStore()
         dist.init_process_group('gloo', store=store, rank=0, world_size=1)
         logging.basicConfig(filename=sys.argv[1], level=logging.INFO)

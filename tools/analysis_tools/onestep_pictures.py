@@ -76,23 +76,16 @@ def columns(args):
         if len(spec) < 3 or any('=' not in o for o in spec[3:]):
             raise SystemExit(f'--model {" ".join(spec)}: expected TITLE '
                              f'CONFIG CKPT [KEY=VALUE ...]')
+        # values parsed as tools/test.py --cfg-options parses them
+        from mmengine.config import DictAction
         options = {}
         for option in spec[3:]:
             key, value = option.split('=', 1)
-            options[key] = yaml_value(value)
+            options[key] = DictAction._parse_iterable(value)
         cols.append((spec[0], spec[1], spec[2], options or None))
     if not cols:
         raise SystemExit('give at least one checkpoint')
     return cols
-
-
-def yaml_value(text):
-    """'8' -> 8, '0.5' -> 0.5, 'true' -> True, anything else as given."""
-    import yaml
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def eval_images(num, data='held-out'):
@@ -105,12 +98,13 @@ def eval_images(num, data='held-out'):
     from unidense.registry import DATASETS
     init_default_scope('unidense')
     if data == 'nyu':
-        cfg = Config.fromfile(osp.join(
-            REPO, 'configs/jointnet/sd21_rgbd_tiny_nyu_real.py'))
+        loader = Config.fromfile(osp.join(
+            REPO, 'configs/_base_/datasets/nyu_real_depth_test.py')
+        ).nyu_real_depth_test_dataloader
     else:
-        cfg = Config.fromfile(osp.join(REPO,
-                                       'configs/merge/pixart_depth_tiny.py'))
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+        loader = Config.fromfile(osp.join(
+            REPO, 'configs/merge/pixart_depth_tiny.py')).test_dataloader
+    dataset = DATASETS.build(loader.dataset)
     if num > len(dataset):
         raise SystemExit(f'--num {num}: the {data} set has {len(dataset)} '
                          f'images')
