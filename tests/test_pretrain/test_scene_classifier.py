@@ -95,14 +95,34 @@ def test_attribute_accuracy_counts_sets_whole():
 def test_shipped_classifier_reads_held_out_scenes():
     net = SceneAttributeNet.load_frozen(SHIPPED)
     images, rendered = _scenes(64, seed=1000)
+    read = net.read(images)
     parts = net.split(net(images.float() / 127.5 - 1))
+    gts = [SyntheticScenes.attributes_of_scene(r['scene']) for r in rendered]
     for name, minimum in (('walls', 95), ('floor', 90), ('brightness', 80)):
         names = net.class_names[name]
-        pred = [names[i] for i in parts[name].argmax(1).tolist()]
-        gt = [SyntheticScenes.attributes_of_scene(r['scene'])[name]
-              for r in rendered]
-        accuracy = 100 * np.mean([p == g for p, g in zip(pred, gt)])
+        assert read[name] == [names[i] for i in
+                              parts[name].argmax(1).tolist()]
+        accuracy = 100 * np.mean([p == g[name] for p, g in
+                                  zip(read[name], gts)])
         assert accuracy >= minimum, (name, accuracy)
+    # multi-label: sorted class lists, as attributes_of_scene gives them
+    kinds = read['object_kinds']
+    assert all(k == sorted(k) and set(k) <= {'box', 'sphere', 'cylinder'}
+               for k in kinds)
+    assert list(net.read(images[:2].float() / 255, ['walls'])) == ['walls']
+
+
+def test_eval_tool_reads_prompt_following_with_the_classifier():
+    from tools.analysis_tools.eval_tiny_family import classifier_accuracy
+    net = SceneAttributeNet.load_frozen(SHIPPED)
+    images, rendered = _scenes(40, seed=2000)
+    hwc = images.permute(0, 2, 3, 1).numpy()
+    scenes = [r['scene'] for r in rendered]
+    right = classifier_accuracy(net, hwc, scenes)
+    assert right['both'] >= 0.9 and right['walls'] >= right['both']
+    # images paired with other scenes' captions: mostly wrong
+    wrong = classifier_accuracy(net, hwc, scenes[1:] + scenes[:1])
+    assert wrong['both'] < 0.3, wrong
 
 
 def _metric(cfg):

@@ -12,7 +12,9 @@ PNG grids into ``--out-dir`` (default ``work_dirs/tiny_family_eval``):
   mean angle of decode(encode(normals)).
 * transformer / unet: prompt following (the caption's wall and floor
   colours are what a nearest-centroid probe reads in the wall / floor
-  regions; its accuracy on real held-out renders is printed as the ceiling)
+  regions, and, ``prompt_following_classifier_*``, what the shipped scene
+  classifier reads; the accuracy of each on real held-out renders is
+  printed as its ceiling)
   on ``--num-prompts`` seeded held-out captions, and a Fréchet distance of
   random-conv features (not comparable to published FIDs) of
   ``--num-fid`` samples against held-out renders, next to real-vs-real.
@@ -67,6 +69,7 @@ def save_grid(images, path, cols=8):
     """(N, H, W, 3) uint8 -> one PNG grid."""
     import numpy as np
     from PIL import Image
+    cols = min(cols, len(images))
     rows = [np.concatenate(list(images[i:i + cols]), 1)
             for i in range(0, len(images) - cols + 1, cols)]
     Image.fromarray(np.concatenate(rows, 0)).save(path)
@@ -115,24 +118,48 @@ def features(images, extractor):
     return extractor(x).numpy()
 
 
+def classifier_accuracy(net, images, scenes):
+    """Fractions of (N, H, W, 3) uint8 ``images`` whose wall / floor colour
+    (``walls``, ``floor``, ``both``) the scene classifier reads as the
+    ``scenes`` (results ``scene`` entries) name them."""
+    import numpy as np
+    import torch
+    read = net.read(torch.from_numpy(np.asarray(images)).permute(0, 3, 1, 2),
+                    ('walls', 'floor'))
+    hits = {key: np.array([got == scene[key] for got, scene in
+                           zip(read[key], scenes)])
+            for key in ('walls', 'floor')}
+    return dict(walls=float(hits['walls'].mean()),
+                floor=float(hits['floor'].mean()),
+                both=float((hits['walls'] & hits['floor']).mean()))
+
+
 def eval_denoiser(args, name, report, shared, parts):
+    import torch
     from tqdm import tqdm
 
     from unidense.evaluation.functional.frechet import frechet_distance
     from unidense.models.pretrainers.tiny_family import load_part
     n = max(args.num_prompts, args.num_fid)
-    prompt_scenes, probe, extractor, real_feats, floor = shared
+    prompt_scenes, probe, classifier, extractor, real_feats, floor = shared
     prompts = [r['caption'] for r in prompt_scenes[:n]]
     named = [r['scene'] for r in prompt_scenes[:n]]
     variants = [('', False)] + ([('random_', True)]
                                 if args.random_control else [])
     for prefix, random_init in tqdm(variants, desc=name):
+        # the control's weights must not depend on which parts ran first
+        torch.manual_seed(0)
         denoiser = load_part(name, args.zoo, random_init=random_init)
         images = generate(denoiser, parts, prompts, args)
         acc = probe.accuracy(images[:args.num_prompts],
                              named[:args.num_prompts])
         for key, value in acc.items():
             report[f'{name}/{prefix}prompt_following_{key}'] = 100 * value
+        acc = classifier_accuracy(classifier, images[:args.num_prompts],
+                                  named[:args.num_prompts])
+        for key, value in acc.items():
+            report[f'{name}/{prefix}prompt_following_classifier_{key}'] = \
+                100 * value
         fd = frechet_distance(features(images[:args.num_fid], extractor),
                               real_feats)
         report[f'{name}/{prefix}frechet_random_conv'] = fd
@@ -151,6 +178,8 @@ def shared_generation_refs(args, report):
     from unidense.evaluation.functional.frechet import (RandomConvFeatures,
                                                         frechet_distance)
     from unidense.evaluation.functional.scene_colors import SceneColorProbe
+    from unidense.models.pretrainers.scene_classifier import \
+        SceneAttributeNet
     n = max(args.num_prompts, args.num_fid)
     prompt_scenes = renders(n, PROMPT_SEED)
     probe_scenes = renders(2000, PROBE_SEED)
@@ -160,13 +189,21 @@ def shared_generation_refs(args, report):
             :args.num_prompts]])
     for key, value in ceiling.items():
         report[f'probe/real_prompt_following_{key}'] = 100 * value
+    classifier = SceneAttributeNet.load_frozen(
+        osp.join(args.zoo, 'scene_classifier'))
+    ceiling = classifier_accuracy(
+        classifier, np.stack([r['img'] for r in prompt_scenes[
+            :args.num_prompts]]),
+        [r['scene'] for r in prompt_scenes[:args.num_prompts]])
+    for key, value in ceiling.items():
+        report[f'probe/real_prompt_following_classifier_{key}'] = 100 * value
     extractor = RandomConvFeatures()
     real = np.stack([r['img'] for r in renders(args.num_fid, REAL_SEED)])
     real_feats = features(real, extractor)
     held = np.stack([r['img'] for r in prompt_scenes[:args.num_fid]])
     floor = frechet_distance(features(held, extractor), real_feats)
     save_grid(held[:32], osp.join(args.out_dir, 'real_scenes.png'))
-    return prompt_scenes, probe, extractor, real_feats, floor
+    return prompt_scenes, probe, classifier, extractor, real_feats, floor
 
 
 def main(argv=None):

@@ -133,6 +133,26 @@ class SceneAttributeNet(ModelMixin, ConfigMixin):
             blocks.append(block)
         return torch.cat(blocks)
 
+    @torch.no_grad()
+    def read(self, images: torch.Tensor,
+             names: Optional[Sequence[str]] = None) -> Dict[str, list]:
+        """uint8 [0, 255] or float [0, 1] (B, 3, H, W) -> attribute name ->
+        B class names (single-label: the argmax) or sorted name lists
+        (multi-label: probability > 0.5), over ``names`` (default: all);
+        the layout of :meth:`SyntheticScenes.attributes_of_scene`."""
+        parts = self.split(self(_to_unit_range(images)))
+        out = {}
+        for name in self.check_names(names, 'read'):
+            classes = self.class_names[name]
+            if name in self.multi_label:
+                hot = parts[name].sigmoid() > 0.5
+                out[name] = [sorted(c for c, h in zip(classes, row) if h)
+                             for row in hot.tolist()]
+            else:
+                out[name] = [classes[i] for i in
+                             parts[name].argmax(1).tolist()]
+        return out
+
     @classmethod
     def load_frozen(cls, pretrained: str) -> 'SceneAttributeNet':
         """The shipped folder (``config.json`` + safetensors), eval mode,

@@ -1,0 +1,38 @@
+"""tools/analysis_tools/eval_tiny_family.py end to end at toy size: both
+prompt-following judges and their ceilings, the Fréchet figures and the
+grids, for the shipped DiT and its seeded random control."""
+import json
+import os.path as osp
+
+from tools.analysis_tools import eval_tiny_family
+
+
+def test_prints_both_judges_and_a_reproducible_random_control(tmp_path,
+                                                              capsys):
+    def run(out):
+        eval_tiny_family.main([
+            '--parts', 'transformer', '--num-prompts', '6', '--num-fid',
+            '6', '--steps', '2', '--batch-size', '6', '--random-control',
+            '--out-dir', str(out)])
+        with open(osp.join(out, 'metrics.json')) as f:
+            return json.load(f)
+
+    report = run(tmp_path / 'a')
+    printed = capsys.readouterr().out
+    for judge in ('', 'classifier_'):
+        for who in ('probe/real_', 'transformer/', 'transformer/random_'):
+            for key in ('walls', 'floor', 'both'):
+                name = f'{who}prompt_following_{judge}{key}'
+                assert 0 <= report[name] <= 100, name
+                assert f'{name}=' in printed
+    # the classifier reads real renders (nearly) perfectly: its ceiling
+    assert report['probe/real_prompt_following_classifier_both'] == 100
+    assert report['transformer/random_frechet_random_conv'] > \
+        report['transformer/real_vs_real_frechet_random_conv']
+    assert osp.isfile(tmp_path / 'a' / 'random_samples_transformer.png')
+    # the random control does not depend on what ran before it
+    import torch
+    torch.rand(100)
+    again = run(tmp_path / 'b')
+    assert again['transformer/random_frechet_random_conv'] == \
+        report['transformer/random_frechet_random_conv']
