@@ -16,7 +16,16 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True, seed=2),
     dataset=dict(num_samples=60000, cache_size=60000,
                  cache_keys=('img', 'caption'), prerender=14))
+# warm-up 200 + cosine from 4e-4 over 4000 iterations (~1M samples)
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
+_iters = 4000
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=200),
+    dict(type='CosineAnnealingLR', T_max=_iters - 200, eta_min=1e-5,
+         by_epoch=False, begin=200, end=_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=_iters)
 default_hooks = dict(
     checkpoint=dict(interval=250, max_keep_ckpts=1, save_last=True),
     logger=dict(interval=100))

@@ -11,14 +11,6 @@
 #       model_zoo/unidense-tiny/unet
 _base_ = ['./_t2i_tiny_large_batch.py']
 
-_iters = 4000
 model = dict(denoiser=dict(type='UNet2DConditionModel',
                            from_pretrained={{_base_.zoo}},
                            subfolder='unet'))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=200),
-    dict(type='CosineAnnealingLR', T_max=_iters - 200, eta_min=1e-5,
-         by_epoch=False, begin=200, end=_iters),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=_iters)
