@@ -171,6 +171,8 @@ def test_prerender_and_cache_keys():
         SyntheticScenes(num_samples=2, cache_keys=('img', 'depth'))
     with pytest.raises(ValueError, match='prerender=2 needs cache_size'):
         SyntheticScenes(num_samples=2, prerender=2)
+    with pytest.raises(ValueError, match='processes >= 0'):
+        SyntheticScenes(num_samples=2, cache_size=2, prerender=-1)
 
 
 class _Unpicklable(SyntheticScenes):

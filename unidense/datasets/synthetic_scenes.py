@@ -249,7 +249,10 @@ class SyntheticScenes(BaseDataset):
             if unknown:
                 raise ValueError(f'SyntheticScenes: cache_keys {sorted(unknown)}'
                                  f' are not results keys ({RESULT_KEYS})')
-        if prerender < 0 or (prerender and self.cache_size <= 0):
+        if prerender < 0:
+            raise ValueError(f'SyntheticScenes: prerender={prerender} must '
+                             f'be a number of processes >= 0')
+        if prerender and self.cache_size <= 0:
             raise ValueError(f'SyntheticScenes: prerender={prerender} needs '
                              f'cache_size > 0 (got {cache_size})')
         self.num_samples = int(num_samples)
