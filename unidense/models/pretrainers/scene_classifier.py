@@ -133,16 +133,15 @@ class SceneAttributeNet(ModelMixin, ConfigMixin):
             blocks.append(block)
         return torch.cat(blocks)
 
-    @torch.no_grad()
-    def read(self, images: torch.Tensor,
-             names: Optional[Sequence[str]] = None) -> Dict[str, list]:
-        """uint8 [0, 255] or float [0, 1] (B, 3, H, W) -> attribute name ->
-        B class names (single-label: the argmax) or sorted name lists
-        (multi-label: probability > 0.5), over ``names`` (default: all);
-        the layout of :meth:`SyntheticScenes.attributes_of_scene`."""
-        parts = self.split(self(_to_unit_range(images)))
+    def decode(self, logits: torch.Tensor,
+               names: Optional[Sequence[str]] = None) -> Dict[str, list]:
+        """(B, C) logits -> attribute name -> B class names (single-label:
+        the argmax) or sorted name lists (multi-label: probability > 0.5),
+        over ``names`` (default: all); the layout of
+        :meth:`SyntheticScenes.attributes_of_scene`."""
+        parts = self.split(logits)
         out = {}
-        for name in self.check_names(names, 'read'):
+        for name in self.check_names(names, 'decode'):
             classes = self.class_names[name]
             if name in self.multi_label:
                 hot = parts[name].sigmoid() > 0.5
@@ -152,6 +151,13 @@ class SceneAttributeNet(ModelMixin, ConfigMixin):
                 out[name] = [classes[i] for i in
                              parts[name].argmax(1).tolist()]
         return out
+
+    @torch.no_grad()
+    def read(self, images: torch.Tensor,
+             names: Optional[Sequence[str]] = None) -> Dict[str, list]:
+        """uint8 [0, 255] or float [0, 1] (B, 3, H, W) -> :meth:`decode` of
+        the net's logits."""
+        return self.decode(self(_to_unit_range(images)), names)
 
     @classmethod
     def load_frozen(cls, pretrained: str) -> 'SceneAttributeNet':
@@ -222,20 +228,13 @@ class SceneClassifierPretrainer(BaseModel):
 
     @torch.no_grad()
     def predict(self, inputs, data_samples):
-        parts = self.net.split(self.net(inputs))
+        decoded = self.net.decode(self.net(inputs))
         for i, sample in enumerate(data_samples):
             scene = sample.metainfo.get('scene')
             if scene is not None:   # for AttributeAccuracy
                 sample.set_field(SyntheticScenes.attributes_of_scene(scene),
                                  'gt_attributes', field_type='metainfo')
-            pred = {}
-            for name, part in parts.items():
-                names = self.net.class_names[name]
-                if name in self.net.multi_label:
-                    pred[name] = [n for n, p in zip(names, part[i].sigmoid())
-                                  if p > 0.5]
-                else:
-                    pred[name] = names[int(part[i].argmax())]
+            pred = {name: values[i] for name, values in decoded.items()}
             sample.set_field(pred, 'pred_attributes', field_type='metainfo')
         return data_samples
 
