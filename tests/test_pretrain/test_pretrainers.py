@@ -69,6 +69,46 @@ def test_vae_pretrainer_learns_and_measures_depth_round_trip(tmp_path):
                           modalities=dict(seg=1.0)))
 
 
+def test_vae_decoder_fine_tuning_keeps_the_latent_space(tmp_path):
+    """trainable='decoder': the encoder (and so every latent a denoiser
+    was trained on) is bit for bit unchanged, the decoder learns, the
+    export keeps the loaded scaling_factor."""
+    torch.manual_seed(0)
+    trained = MODELS.build(dict(type='VAEPretrainer', vae=_VAE))
+    trained.vae.register_to_config(scaling_factor=0.4321)
+    folder = _save(trained.vae, tmp_path / 'vae')
+    model = MODELS.build(dict(
+        type='VAEPretrainer', trainable='decoder',
+        vae=dict(type='AutoencoderKL', from_pretrained=folder),
+        data_preprocessor=dict(type='DenseDataPreprocessor')))
+    encoder = {k: v.clone() for k, v in model.vae.state_dict().items()
+               if k.startswith(('encoder.', 'quant_conv.'))}
+    decoder = {k: v.clone() for k, v in model.vae.state_dict().items()
+               if k.startswith(('decoder.', 'post_quant_conv.'))}
+    batch = _batch()
+    losses = _steps(model, batch, 30)
+    assert losses[-1] < 0.9 * losses[0], losses
+    assert not model.vae.encoder.training and model.vae.decoder.training
+    state = model.vae.state_dict()
+    for key, value in encoder.items():
+        assert torch.equal(state[key], value), key
+    assert any(not torch.equal(state[k], v) for k, v in decoder.items())
+    log = model.loss(**model.data_preprocessor(batch, True))
+    assert set(log) == {'loss_rgb', 'loss_depth', 'loss_normal'}
+    images = model.data_preprocessor(batch, False)['inputs']
+    out = model.export(str(tmp_path / 'ft'), images)
+    loaded = MODELS.build(dict(type='AutoencoderKL', from_pretrained=out))
+    assert loaded.config.scaling_factor == 0.4321
+    with pytest.raises(ValueError, match="trainable='encoder'"):
+        MODELS.build(dict(type='VAEPretrainer', vae=_VAE,
+                          trainable='encoder'))
+
+
+def _save(module, path):
+    module.save_pretrained(str(path))
+    return str(path)
+
+
 @pytest.mark.parametrize('kind', ['pixart', 'unet'])
 def test_text_to_image_pretrainer_trains_denoiser_only(tmp_path, kind):
     from mmengine.config import Config

@@ -13,8 +13,11 @@ PNG grids into ``--out-dir`` (default ``work_dirs/tiny_family_eval``):
 * transformer / unet: prompt following (the caption's wall and floor
   colours are what a nearest-centroid probe reads in the wall / floor
   regions, and, ``prompt_following_classifier_*``, what the shipped scene
-  classifier reads; the accuracy of each on real held-out renders is
-  printed as its ceiling)
+  classifier reads; the accuracy of each on real held-out renders and on
+  the same renders through the VAE, decode(encode(x)), is printed as its
+  ceiling; ``confusion.json`` says where each denoiser's
+  misses go, named colour -> what the classifier read, and the three most
+  frequent misses are printed)
   on ``--num-prompts`` seeded held-out captions, and a Fréchet distance of
   random-conv features (not comparable to published FIDs) of
   ``--num-fid`` samples against held-out renders, next to real-vs-real.
@@ -95,6 +98,23 @@ def eval_vae(args, report):
               osp.join(args.out_dir, 'vae_reconstructions.png'))
 
 
+def round_trip_images(vae, images, batch_size=50):
+    """(N, H, W, 3) uint8 -> decode(encode(images)), the same layout: what
+    a perfect denoiser's latents would look like through this VAE."""
+    import torch
+
+    from unidense.diffusion import LatentCodec
+    codec = LatentCodec(vae)
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = torch.from_numpy(images[i:i + batch_size]).permute(
+            0, 3, 1, 2).float() / 127.5 - 1
+        with torch.no_grad():
+            rec = codec.decode_rgb(codec.encode_rgb(x))
+        out.append(rec.add(1).mul(127.5).round().clamp(0, 255).byte())
+    return torch.cat(out).permute(0, 2, 3, 1).numpy()
+
+
 def generate(denoiser, parts, prompts, args, seed=0):
     import torch
 
@@ -118,10 +138,12 @@ def features(images, extractor):
     return extractor(x).numpy()
 
 
-def classifier_accuracy(net, images, scenes):
+def classifier_accuracy(net, images, scenes, confusion=None):
     """Fractions of (N, H, W, 3) uint8 ``images`` whose wall / floor colour
     (``walls``, ``floor``, ``both``) the scene classifier reads as the
-    ``scenes`` (results ``scene`` entries) name them."""
+    ``scenes`` (results ``scene`` entries) name them. ``confusion``, a
+    dict, receives ``{attribute: {named: {read: count}}}`` (where the
+    misses go)."""
     import numpy as np
     import torch
     read = net.read(torch.from_numpy(np.asarray(images)).permute(0, 3, 1, 2),
@@ -129,12 +151,28 @@ def classifier_accuracy(net, images, scenes):
     hits = {key: np.array([got == scene[key] for got, scene in
                            zip(read[key], scenes)])
             for key in ('walls', 'floor')}
+    if confusion is not None:
+        for key in ('walls', 'floor'):
+            table = confusion.setdefault(key, {})
+            for got, scene in zip(read[key], scenes):
+                row = table.setdefault(scene[key], {})
+                row[got] = row.get(got, 0) + 1
     return dict(walls=float(hits['walls'].mean()),
                 floor=float(hits['floor'].mean()),
                 both=float((hits['walls'] & hits['floor']).mean()))
 
 
-def eval_denoiser(args, name, report, shared, parts):
+def worst_confusions(confusion, top=3):
+    """'named->read count' of the ``top`` most frequent misses."""
+    misses = [(count, f'{key} {named}->{got}')
+              for key, table in confusion.items()
+              for named, row in table.items()
+              for got, count in row.items() if got != named]
+    return ', '.join(f'{what} {count}'
+                     for count, what in sorted(misses, reverse=True)[:top])
+
+
+def eval_denoiser(args, name, report, shared, parts, confusions):
     import torch
     from tqdm import tqdm
 
@@ -155,11 +193,15 @@ def eval_denoiser(args, name, report, shared, parts):
                              named[:args.num_prompts])
         for key, value in acc.items():
             report[f'{name}/{prefix}prompt_following_{key}'] = 100 * value
+        confusion = {}
         acc = classifier_accuracy(classifier, images[:args.num_prompts],
-                                  named[:args.num_prompts])
+                                  named[:args.num_prompts], confusion)
         for key, value in acc.items():
             report[f'{name}/{prefix}prompt_following_classifier_{key}'] = \
                 100 * value
+        confusions[f'{prefix}{name}'] = confusion
+        print(f'{prefix}{name}: most frequent misses (classifier): '
+              f'{worst_confusions(confusion)}')
         fd = frechet_distance(features(images[:args.num_fid], extractor),
                               real_feats)
         report[f'{name}/{prefix}frechet_random_conv'] = fd
@@ -172,7 +214,7 @@ def eval_denoiser(args, name, report, shared, parts):
     report[f'{name}/real_vs_real_frechet_random_conv'] = floor
 
 
-def shared_generation_refs(args, report):
+def shared_generation_refs(args, report, vae):
     import numpy as np
 
     from unidense.evaluation.functional.frechet import (RandomConvFeatures,
@@ -184,22 +226,23 @@ def shared_generation_refs(args, report):
     prompt_scenes = renders(n, PROMPT_SEED)
     probe_scenes = renders(2000, PROBE_SEED)
     probe = SceneColorProbe(probe_scenes, [r['scene'] for r in probe_scenes])
-    ceiling = probe.accuracy([r['img'] for r in prompt_scenes[
-        :args.num_prompts]], [r['scene'] for r in prompt_scenes[
-            :args.num_prompts]])
-    for key, value in ceiling.items():
-        report[f'probe/real_prompt_following_{key}'] = 100 * value
     classifier = SceneAttributeNet.load_frozen(
         osp.join(args.zoo, 'scene_classifier'))
-    ceiling = classifier_accuracy(
-        classifier, np.stack([r['img'] for r in prompt_scenes[
-            :args.num_prompts]]),
-        [r['scene'] for r in prompt_scenes[:args.num_prompts]])
-    for key, value in ceiling.items():
-        report[f'probe/real_prompt_following_classifier_{key}'] = 100 * value
+    real = np.stack([r['img'] for r in prompt_scenes[:args.num_prompts]])
+    named = [r['scene'] for r in prompt_scenes[:args.num_prompts]]
+    # the judges' ceilings: real renders, and real renders through the VAE
+    # (no denoiser's samples can be decoded better than those)
+    for who, images in (('real', real),
+                        ('vae_round_trip', round_trip_images(vae, real))):
+        for key, value in probe.accuracy(list(images), named).items():
+            report[f'probe/{who}_prompt_following_{key}'] = 100 * value
+        for key, value in classifier_accuracy(classifier, images,
+                                              named).items():
+            report[f'probe/{who}_prompt_following_classifier_{key}'] = \
+                100 * value
     extractor = RandomConvFeatures()
-    real = np.stack([r['img'] for r in renders(args.num_fid, REAL_SEED)])
-    real_feats = features(real, extractor)
+    real_feats = features(np.stack([r['img'] for r in renders(
+        args.num_fid, REAL_SEED)]), extractor)
     held = np.stack([r['img'] for r in prompt_scenes[:args.num_fid]])
     floor = frechet_distance(features(held, extractor), real_feats)
     save_grid(held[:32], osp.join(args.out_dir, 'real_scenes.png'))
@@ -218,12 +261,17 @@ def main(argv=None):
     if denoisers:
         from unidense.models.pretrainers.tiny_family import (
             load_part, load_text_encoder, sampling_scheduler)
-        shared = shared_generation_refs(args, report)
         # (vae, text encoder, sampler) shared by every denoiser
         parts = (load_part('vae', args.zoo), load_text_encoder(args.zoo),
                  sampling_scheduler(args.zoo))
+        shared = shared_generation_refs(args, report, parts[0])
+        confusions = {}
         for name in denoisers:
-            eval_denoiser(args, name, report, shared, parts)
+            eval_denoiser(args, name, report, shared, parts, confusions)
+        from unidense.utils.checkpoint_io import write_text_atomic
+        # named colour -> what the classifier read, per denoiser
+        write_text_atomic(osp.join(args.out_dir, 'confusion.json'),
+                          json.dumps(confusions, indent=2) + '\n')
     if args.write_reference:
         import numpy as np
 

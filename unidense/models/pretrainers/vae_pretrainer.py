@@ -27,7 +27,14 @@ class VAEPretrainer(BaseModel):
 
     Loss per modality: ``w_m * (L1(recon, x) over valid pixels + kl_weight *
     KL(posterior || N(0, I)))``, logged as ``loss_<modality>`` and
-    ``loss_kl``. ``predict`` returns ``pred_depth`` = decode(encode(depth))
+    ``loss_kl``.
+
+    ``trainable='decoder'`` fine-tunes the decoder (``post_quant_conv`` +
+    ``decoder``) of a trained VAE with its encoder frozen, as
+    ``sd-vae-ft-mse`` did for Stable Diffusion: the latent space, and so
+    every denoiser and estimator trained on it, stays exactly as it was
+    (the export keeps ``scaling_factor``), while decoded images get
+    better. There is no KL term then (it depends on the encoder only). ``predict`` returns ``pred_depth`` = decode(encode(depth))
     in the normalised space, so ``tools/test.py`` with ``DepthMetric``
     (least-squares alignment) measures the depth round trip.
 
@@ -37,6 +44,8 @@ class VAEPretrainer(BaseModel):
         kl_weight (float): KL weight (SD's VAE used 1e-6).
         sample_posterior (bool): decode a posterior sample while training
             (the mean otherwise); evaluation always uses the mean.
+        trainable (str): ``'all'`` or ``'decoder'`` (encoder and
+            ``quant_conv`` frozen).
     """
 
     def __init__(self,
@@ -44,6 +53,7 @@ class VAEPretrainer(BaseModel):
                  modalities: Optional[Dict[str, float]] = None,
                  kl_weight: float = 1e-6,
                  sample_posterior: bool = True,
+                 trainable: str = 'all',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(
@@ -58,6 +68,26 @@ class VAEPretrainer(BaseModel):
                              f'{sorted(unknown)}; use {_MODALITIES}')
         self.kl_weight = float(kl_weight)
         self.sample_posterior = bool(sample_posterior)
+        if trainable not in ('all', 'decoder'):
+            raise ValueError(f"VAEPretrainer: trainable={trainable!r}; use "
+                             "'all' or 'decoder'")
+        self.trainable = trainable
+        if trainable == 'decoder':
+            for module in self._encoder_modules():
+                module.requires_grad_(False)
+
+    def _encoder_modules(self):
+        return [m for m in (self.vae.encoder,
+                            getattr(self.vae, 'quant_conv', None))
+                if m is not None]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.trainable == 'decoder':
+            # frozen parts stay in eval mode (no dropout / norm updates)
+            for module in self._encoder_modules():
+                module.eval()
+        return self
 
     # -- targets --------------------------------------------------------------
     @staticmethod
@@ -88,7 +118,9 @@ class VAEPretrainer(BaseModel):
 
     def reconstruct(self, x: torch.Tensor, sample: bool = False):
         """(B, 3, H, W) -> (reconstruction (B, 3, H, W), posterior)."""
-        posterior = self.vae.encode(x).latent_dist
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and self.trainable == 'all'):
+            posterior = self.vae.encode(x).latent_dist
         z = posterior.sample() if sample else posterior.mode()
         return self.vae.decode(z).sample, posterior
 
@@ -102,8 +134,10 @@ class VAEPretrainer(BaseModel):
             mask = valid.to(err.dtype)
             l1 = (err * mask).sum() / mask.sum().clamp(min=1)
             losses[f'loss_{name}'] = self.modalities[name] * l1
-            kl = kl + self.modalities[name] * posterior.kl().mean()
-        losses['loss_kl'] = self.kl_weight * kl
+            if self.trainable == 'all':
+                kl = kl + self.modalities[name] * posterior.kl().mean()
+        if self.trainable == 'all':
+            losses['loss_kl'] = self.kl_weight * kl
         return losses
 
     def predict(self, inputs, data_samples):
@@ -129,10 +163,13 @@ class VAEPretrainer(BaseModel):
 
     def export(self, out_dir: str, images: torch.Tensor) -> str:
         """Save the VAE as a diffusers folder (``config.json`` +
-        safetensors) with ``scaling_factor`` measured on ``images``."""
+        safetensors) with ``scaling_factor`` measured on ``images`` (kept
+        as loaded when only the decoder was trained: the latents it scales
+        are unchanged)."""
         from .export import save_pretrained_atomic
-        self.vae.register_to_config(
-            scaling_factor=self.latent_scaling_factor(images))
+        if self.trainable == 'all':
+            self.vae.register_to_config(
+                scaling_factor=self.latent_scaling_factor(images))
         return save_pretrained_atomic(self.vae, out_dir)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
