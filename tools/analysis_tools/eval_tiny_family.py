@@ -15,9 +15,9 @@ PNG grids into ``--out-dir`` (default ``work_dirs/tiny_family_eval``):
   regions, and, ``prompt_following_classifier_*``, what the shipped scene
   classifier reads; the accuracy of each on real held-out renders and on
   the same renders through the VAE, decode(encode(x)), is printed as its
-  ceiling; ``confusion.json`` says where each denoiser's
-  misses go, named colour -> what the classifier read, and the three most
-  frequent misses are printed)
+  ceiling; ``confusion.json`` says where each denoiser's misses go, named
+  colour -> what the classifier read, and the three most frequent misses
+  are printed)
   on ``--num-prompts`` seeded held-out captions, and a Fréchet distance of
   random-conv features (not comparable to published FIDs) of
   ``--num-fid`` samples against held-out renders, next to real-vs-real.

@@ -34,8 +34,10 @@ class VAEPretrainer(BaseModel):
     ``sd-vae-ft-mse`` did for Stable Diffusion: the latent space, and so
     every denoiser and estimator trained on it, stays exactly as it was
     (the export keeps ``scaling_factor``), while decoded images get
-    better. There is no KL term then (it depends on the encoder only). ``predict`` returns ``pred_depth`` = decode(encode(depth))
-    in the normalised space, so ``tools/test.py`` with ``DepthMetric``
+    better. There is no KL term then (it depends on the encoder only).
+
+    ``predict`` returns ``pred_depth`` = decode(encode(depth)) in the
+    normalised space, so ``tools/test.py`` with ``DepthMetric``
     (least-squares alignment) measures the depth round trip.
 
     Args:
