@@ -1,7 +1,7 @@
 """configs/pretrain/*: every training stage's schedule is consistent with
 its length (a stage shortened or lengthened without its scheduler would
-silently train at the wrong learning rate) and continues the architecture
-the family ships."""
+silently train at the wrong learning rate) and saves the checkpoint its
+README exports; the CPU continuations read what their headers say."""
 import glob
 import os.path as osp
 

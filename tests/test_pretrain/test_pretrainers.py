@@ -76,7 +76,8 @@ def test_vae_decoder_fine_tuning_keeps_the_latent_space(tmp_path):
     torch.manual_seed(0)
     trained = MODELS.build(dict(type='VAEPretrainer', vae=_VAE))
     trained.vae.register_to_config(scaling_factor=0.4321)
-    folder = _save(trained.vae, tmp_path / 'vae')
+    folder = str(tmp_path / 'vae')
+    trained.vae.save_pretrained(folder)
     model = MODELS.build(dict(
         type='VAEPretrainer', trainable='decoder',
         vae=dict(type='AutoencoderKL', from_pretrained=folder),
@@ -102,11 +103,6 @@ def test_vae_decoder_fine_tuning_keeps_the_latent_space(tmp_path):
     with pytest.raises(ValueError, match="trainable='encoder'"):
         MODELS.build(dict(type='VAEPretrainer', vae=_VAE,
                           trainable='encoder'))
-
-
-def _save(module, path):
-    module.save_pretrained(str(path))
-    return str(path)
 
 
 @pytest.mark.parametrize('kind', ['pixart', 'unet'])
