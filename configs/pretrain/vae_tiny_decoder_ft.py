@@ -8,7 +8,14 @@
 # classifier at 71 % on *real* renders (model_zoo/unidense-tiny/README.md).
 # Here: whole 64x64 images (the size the denoisers decode; GroupNorm and
 # the mid-block attention see the statistics of a whole image), the same
-# three modalities and weights, 6000 scenes.
+# three modalities and weights, 6000 scenes. It starts from vae_tiny.py's
+# export (what vae/ held before this fine-tune shipped, also
+# `git show 617ecae:model_zoo/unidense-tiny/vae/<file>`), not from vae/,
+# which now holds this config's result:
+#   python tools/model_converters/export_pretrained.py \
+#       configs/pretrain/vae_tiny.py \
+#       work_dirs/pretrain/vae_tiny/iter_3000.pth \
+#       work_dirs/pretrain/vae_tiny/export
 #   python tools/train.py configs/pretrain/vae_tiny_decoder_ft.py \
 #       --work-dir work_dirs/pretrain/vae_tiny_decoder_ft
 #   python tools/model_converters/export_pretrained.py \
@@ -20,8 +27,8 @@ _base_ = ['./vae_tiny.py']
 _iters = 1500
 model = dict(
     vae=dict(_delete_=True, type='AutoencoderKL',
-             from_pretrained='{{ fileDirname }}/../../model_zoo/unidense-tiny',
-             subfolder='vae'),
+             from_pretrained='{{ fileDirname }}/../../work_dirs/pretrain/'
+             'vae_tiny/export', subfolder=None),
     trainable='decoder')
 train_dataloader = dict(
     dataset=dict(num_samples=6000, cache_size=6000, prerender=1,

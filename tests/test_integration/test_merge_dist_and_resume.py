@@ -52,9 +52,11 @@ def test_tiny_merge_dist_train_equals_single_process(tmp_path):
     # by sqrt(v) + eps, so for weights whose gradient is a near-cancelling
     # sum the last-bit differences between a batch-4 mean and the average
     # of two batch-2 means become weight differences of a fraction of the
-    # learning rate: 3.1e-6 after these 4 steps at batch 8 (sum of lr
-    # 5e-4), 2.5e-5 when the warm-up is cut to 2 steps; SGD differs by 7e-9
-    # (tools/analysis_tools/ddp_equivalence.py, docs/reliability.md).
+    # learning rate: after these 4 steps at batch 8 (sum of lr 5e-4) 3.1e-6
+    # on the stage-2 tiny DiT, 1.25e-5 on the continued one (it depends on
+    # the frozen weights), 2.5e-5 when the warm-up is cut to 2 steps; SGD
+    # differs by 7e-9 (tools/analysis_tools/ddp_equivalence.py,
+    # docs/reliability.md). A wrong all-reduce moves weights by ~lr.
     opts = COMMON + ['train_cfg.max_iters=4', 'train_cfg.val_interval=4']
     _run([PY, 'tools/train.py', TINY, '--work-dir', str(tmp_path / 'one'),
           '--cfg-options', 'train_dataloader.batch_size=4'] + opts,
@@ -67,7 +69,7 @@ def test_tiny_merge_dist_train_equals_single_process(tmp_path):
          env=env)
     one = _weights(str(tmp_path / 'one' / 'iter_4.pth'))
     two = _weights(str(tmp_path / 'two' / 'iter_4.pth'))
-    _compare(one, two, 1e-5)
+    _compare(one, two, 5e-5)
     _check_sharded(tmp_path, opts, two, 'fsdp')
     if importlib.util.find_spec('deepspeed') is not None:
         # the optional extra (.ci/run installs it); ZeRO-3 on the tiny MERGE

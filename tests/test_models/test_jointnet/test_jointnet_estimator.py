@@ -109,7 +109,10 @@ def test_online_labeller_fills_missing_depth(batch):
 
 def test_predict_is_seeded_per_sample(batch):
     inputs, _ = batch
-    model = build_jointnet(depth_steps=2, ensemble_size=2)
+    # One draw per image: the seeding is what is tested. With an ensemble,
+    # the BFGS alignment (2 iterations, as diffusers' Marigold) turns the
+    # ~1e-6 float noise between batch sizes into differences of ~0.04.
+    model = build_jointnet(depth_steps=2, ensemble_size=1)
     model.eval()
 
     def samples(idx):
