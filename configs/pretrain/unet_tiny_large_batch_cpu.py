@@ -10,9 +10,11 @@
 #   OMP_NUM_THREADS=1 python tools/train.py \
 #       configs/pretrain/unet_tiny_large_batch_cpu.py \
 #       --work-dir work_dirs/pretrain/unet_tiny_large_batch_cpu
+# unet/ holds iteration 3000's EMA weights (the session's budget ended
+# the run there; keep that checkpoint, max_keep_ckpts drops it later):
 #   python tools/model_converters/export_pretrained.py \
 #       configs/pretrain/unet_tiny_large_batch_cpu.py \
-#       work_dirs/pretrain/unet_tiny_large_batch_cpu/iter_3500.pth \
+#       work_dirs/pretrain/unet_tiny_large_batch_cpu/iter_3000.pth \
 #       model_zoo/unidense-tiny/unet
 _base_ = ['./_t2i_tiny_large_batch_cpu.py']
 
