@@ -10,12 +10,13 @@
 #   OMP_NUM_THREADS=1 python tools/train.py \
 #       configs/pretrain/unet_tiny_large_batch_cpu.py \
 #       --work-dir work_dirs/pretrain/unet_tiny_large_batch_cpu
-# unet/ holds iteration 3000's EMA weights (the session's budget ended
-# the run there; keep that checkpoint, max_keep_ckpts drops it later):
+# Iteration 3000's EMA (72 % prompt following; the last 500 iterations
+# add nothing) is where unet_tiny_large_batch_cpu_stage2.py continues
+# (keep that checkpoint, max_keep_ckpts drops it later):
 #   python tools/model_converters/export_pretrained.py \
 #       configs/pretrain/unet_tiny_large_batch_cpu.py \
 #       work_dirs/pretrain/unet_tiny_large_batch_cpu/iter_3000.pth \
-#       model_zoo/unidense-tiny/unet
+#       work_dirs/pretrain/unet_tiny_large_batch_cpu/export_3000
 _base_ = ['./_t2i_tiny_large_batch_cpu.py']
 
 start = '{{ fileDirname }}/../../work_dirs/pretrain/unet_tiny_stage2/export'
