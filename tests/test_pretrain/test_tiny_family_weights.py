@@ -98,3 +98,17 @@ def test_pretrain_configs_describe_the_shipped_architectures():
                                        f'{name}.py'))
         assert cfg.model.type in ('VAEPretrainer', 'TextToImagePretrainer')
         assert cfg.train_dataloader.dataset.seed == 0
+
+
+def test_readme_lists_the_same_sha256_as_sha256sums():
+    """Issue 19 asks for each file's sha256 in the README: its Checksums
+    block must be SHA256SUMS verbatim, or a user checks stale sums."""
+    with open(osp.join(TINY_FAMILY_DIR, 'README.md')) as f:
+        readme = f.read()
+    block = readme.split('## Checksums', 1)[1].split('```text\n', 1)[1]
+    block = block.split('```', 1)[0]
+    listed = {name: digest for digest, name in
+              (line.split() for line in block.splitlines() if line.strip())}
+    assert listed == _sums(), (
+        'model_zoo/unidense-tiny/README.md "Checksums" differs from '
+        'SHA256SUMS: paste SHA256SUMS into it')
