@@ -3,10 +3,10 @@
 # following), shipped as unet/: 82.5 % (73 / 79 % at 1000 / 2000). That
 # run's score rose with its learning rate high (45 -> 56 -> 65 -> 72 % at
 # 0/1000/2000/3000) and stalled once the cosine had decayed (72 % at 3500
-# too), so this stage
-# restarts the same schedule: warm-up 200 + cosine from 4e-4 over 3000
-# iterations, the 60,000 scenes in another order (sampler seed 3). Exact
-# commands (two CPU cores, the run alone; 1 h 32 min, 1.85 s per iteration):
+# too), so this stage restarts the same schedule: warm-up 200 + cosine from
+# 4e-4 over 3000 iterations, the 60,000 scenes in another order (sampler
+# seed 3). Exact commands (two CPU cores, the run alone; 1 h 32 min,
+# 1.85 s per iteration):
 #   (export_3000 as unet_tiny_large_batch_cpu.py's header says; the same
 #   files as unet/ at commit 6f2f87e)
 #   OMP_NUM_THREADS=2 python tools/train.py \
